@@ -1,0 +1,386 @@
+/**
+ * Byte sources: the one interface File reads through, whatever it wraps.
+ *
+ * A seekable source reads at any position (so chunks() can restart from the start, as Django's does);
+ * a sequential one (a stream, a pipe) only reads forward, and keeps what was peeked so that the bytes an
+ * image check looked at are still delivered to the storage afterwards.
+ */
+import { fstatSync, read as readCallback, readlinkSync, statSync, close as closeCallback } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { promisify } from 'node:util';
+
+const readFd = promisify(readCallback);
+const closeFd = promisify(closeCallback);
+
+export interface ByteSource {
+  /** Whether read() honours `position` (otherwise it reads on from where the last read stopped). */
+  readonly seekable: boolean;
+  /** Up to `length` bytes at `position`; fewer only at the end; empty at the end. */
+  read(length: number, position: number): Promise<Uint8Array>;
+  /** The first `length` bytes a sequential reader has not consumed yet, without consuming them. */
+  peek(length: number): Promise<Uint8Array>;
+  /** The total size in bytes, or undefined where it cannot be known without reading. */
+  size(): number | undefined;
+  /** The path this source was opened from, where there is one (used for the default name). */
+  readonly path: string | undefined;
+  /**
+   * A path that opens these very bytes (an open descriptor through /proc on Linux), so a storage on the same
+   * machine can copy them in the kernel. Only for seekable regular files.
+   */
+  readonly copyablePath: string | undefined;
+  readonly closed: boolean;
+  close(): Promise<void>;
+}
+
+/** The path behind an open descriptor, where the OS tells it (Linux /proc); pipes and sockets have none. */
+function pathOfDescriptor(fd: number): string | undefined {
+  try {
+    const target = readlinkSync(`/proc/self/fd/${fd}`);
+    return target.startsWith('/') && !target.endsWith(' (deleted)') ? target : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function procPathOf(fd: number): string | undefined {
+  try {
+    statSync(`/proc/self/fd/${fd}`);
+    return `/proc/self/fd/${fd}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Reads forward only, keeping a queue of bytes that were peeked or over-read so no byte is lost
+ * between a peek and the reads that follow it.
+ */
+abstract class SequentialSource implements ByteSource {
+  readonly seekable = false;
+  readonly copyablePath = undefined;
+  private readonly queued: Uint8Array[] = [];
+  private queuedBytes = 0;
+  private exhausted = false;
+  protected isClosed = false;
+
+  abstract readonly path: string | undefined;
+  abstract size(): number | undefined;
+  /** The next piece from the underlying source, or undefined at the end. */
+  protected abstract pull(preferredLength: number): Promise<Uint8Array | undefined>;
+  protected abstract release(): Promise<void>;
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  private async fill(length: number): Promise<void> {
+    while (this.queuedBytes < length && !this.exhausted) {
+      const piece = await this.pull(length - this.queuedBytes);
+      if (piece === undefined) {
+        this.exhausted = true;
+      } else if (piece.byteLength > 0) {
+        this.queued.push(piece);
+        this.queuedBytes += piece.byteLength;
+      }
+    }
+  }
+
+  private take(length: number, consume: boolean): Uint8Array {
+    const wanted = Math.min(length, this.queuedBytes);
+    if (wanted === 0) return new Uint8Array(0);
+    const first = this.queued[0]!;
+    if (first.byteLength >= wanted) {
+      const result = first.subarray(0, wanted);
+      if (consume) this.dropFront(wanted);
+      return result;
+    }
+    const result = new Uint8Array(wanted);
+    let offset = 0;
+    for (const piece of this.queued) {
+      const part = piece.subarray(0, wanted - offset);
+      result.set(part, offset);
+      offset += part.byteLength;
+      if (offset === wanted) break;
+    }
+    if (consume) this.dropFront(wanted);
+    return result;
+  }
+
+  private dropFront(length: number): void {
+    let remaining = length;
+    while (remaining > 0) {
+      const first = this.queued[0]!;
+      if (first.byteLength <= remaining) {
+        this.queued.shift();
+        remaining -= first.byteLength;
+      } else {
+        this.queued[0] = first.subarray(remaining);
+        remaining = 0;
+      }
+    }
+    this.queuedBytes -= length;
+  }
+
+  async read(length: number): Promise<Uint8Array> {
+    if (this.isClosed) throw new Error('I/O operation on closed file.');
+    await this.fill(length);
+    return this.take(length, true);
+  }
+
+  async peek(length: number): Promise<Uint8Array> {
+    if (this.isClosed) throw new Error('I/O operation on closed file.');
+    await this.fill(length);
+    return this.take(length, false);
+  }
+
+  async close(): Promise<void> {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.queued.length = 0;
+    this.queuedBytes = 0;
+    await this.release();
+  }
+}
+
+/** A Node Readable (an fs.ReadStream, an HTTP request body, a PassThrough…). */
+class ReadableSource extends SequentialSource {
+  private readonly iterator: AsyncIterator<unknown>;
+
+  constructor(private readonly stream: Readable) {
+    super();
+    this.iterator = stream[Symbol.asyncIterator]();
+  }
+
+  get path(): string | undefined {
+    const path = (this.stream as { path?: unknown }).path;
+    if (typeof path === 'string') return path;
+    if (Buffer.isBuffer(path)) return path.toString();
+    return undefined;
+  }
+
+  size(): number | undefined {
+    // An fs.ReadStream over a whole file has the file's size; any other stream's length is unknown.
+    const { start, end } = this.stream as { start?: number; end?: number };
+    const path = this.path;
+    if (path === undefined || (start ?? 0) !== 0 || (end !== undefined && end !== Infinity)) return undefined;
+    try {
+      const stats = statSync(path);
+      return stats.isFile() ? stats.size : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  protected async pull(): Promise<Uint8Array | undefined> {
+    const { value, done } = await this.iterator.next();
+    if (done) return undefined;
+    if (typeof value === 'string') return Buffer.from(value);
+    if (value instanceof Uint8Array) return value;
+    throw new TypeError('The stream yielded something other than bytes or text (an object-mode stream cannot be a file).');
+  }
+
+  protected async release(): Promise<void> {
+    await this.iterator.return?.();
+    this.stream.destroy();
+  }
+}
+
+/** A descriptor that is not a regular file (a pipe, a socket, a terminal): read forward only. */
+class SequentialDescriptorSource extends SequentialSource {
+  readonly path = undefined;
+
+  constructor(private readonly fd: number) {
+    super();
+  }
+
+  size(): undefined {
+    return undefined;
+  }
+
+  protected async pull(preferredLength: number): Promise<Uint8Array | undefined> {
+    const buffer = Buffer.allocUnsafe(Math.max(preferredLength, 65536));
+    const { bytesRead } = await readFd(this.fd, buffer, 0, buffer.byteLength, null);
+    return bytesRead === 0 ? undefined : buffer.subarray(0, bytesRead);
+  }
+
+  protected async release(): Promise<void> {
+    await closeFd(this.fd);
+  }
+}
+
+/** Shared by regular-file descriptors and FileHandles: positional reads, size from fstat. */
+abstract class PositionalSource implements ByteSource {
+  readonly seekable = true;
+  protected isClosed = false;
+  abstract readonly path: string | undefined;
+  abstract readonly copyablePath: string | undefined;
+  protected abstract readInto(buffer: Buffer, position: number): Promise<number>;
+  protected abstract descriptor(): number;
+  protected abstract release(): Promise<void>;
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  size(): number | undefined {
+    return fstatSync(this.descriptor()).size;
+  }
+
+  async read(length: number, position: number): Promise<Uint8Array> {
+    if (this.isClosed) throw new Error('I/O operation on closed file.');
+    const buffer = Buffer.allocUnsafe(length);
+    const bytesRead = await this.readInto(buffer, position);
+    return bytesRead === length ? buffer : buffer.subarray(0, bytesRead);
+  }
+
+  peek(length: number): Promise<Uint8Array> {
+    return this.read(length, 0);
+  }
+
+  async close(): Promise<void> {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    await this.release();
+  }
+}
+
+class DescriptorSource extends PositionalSource {
+  readonly path: string | undefined;
+  readonly copyablePath: string | undefined;
+
+  constructor(private readonly fd: number) {
+    super();
+    this.path = pathOfDescriptor(fd);
+    this.copyablePath = procPathOf(fd);
+  }
+
+  protected descriptor(): number {
+    return this.fd;
+  }
+
+  protected async readInto(buffer: Buffer, position: number): Promise<number> {
+    let total = 0;
+    // A regular file may return short reads near its end only; loop so a chunk is full whenever data remains.
+    while (total < buffer.byteLength) {
+      const { bytesRead } = await readFd(this.fd, buffer, total, buffer.byteLength - total, position + total);
+      if (bytesRead === 0) break;
+      total += bytesRead;
+    }
+    return total;
+  }
+
+  protected release(): Promise<void> {
+    return closeFd(this.fd);
+  }
+}
+
+class FileHandleSource extends PositionalSource {
+  readonly path: string | undefined;
+  readonly copyablePath: string | undefined;
+
+  constructor(private readonly handle: FileHandle) {
+    super();
+    this.path = pathOfDescriptor(handle.fd);
+    this.copyablePath = procPathOf(handle.fd);
+  }
+
+  protected descriptor(): number {
+    return this.handle.fd;
+  }
+
+  protected async readInto(buffer: Buffer, position: number): Promise<number> {
+    let total = 0;
+    while (total < buffer.byteLength) {
+      const { bytesRead } = await this.handle.read(buffer, total, buffer.byteLength - total, position + total);
+      if (bytesRead === 0) break;
+      total += bytesRead;
+    }
+    return total;
+  }
+
+  protected release(): Promise<void> {
+    return this.handle.close();
+  }
+}
+
+/** A web Blob or File (from fetch, a FormData upload, `new Blob([...])`): sliceable, so seekable. */
+class BlobSource implements ByteSource {
+  readonly seekable = true;
+  readonly path = undefined;
+  readonly copyablePath = undefined;
+  private isClosed = false;
+
+  constructor(private readonly blob: Blob) {}
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  size(): number {
+    return this.blob.size;
+  }
+
+  async read(length: number, position: number): Promise<Uint8Array> {
+    if (this.isClosed) throw new Error('I/O operation on closed file.');
+    return new Uint8Array(await this.blob.slice(position, position + length).arrayBuffer());
+  }
+
+  peek(length: number): Promise<Uint8Array> {
+    return this.read(length, 0);
+  }
+
+  async close(): Promise<void> {
+    this.isClosed = true;
+  }
+}
+
+/** Bytes already in memory (ContentFile). Reads are views, never copies. */
+export class MemorySource implements ByteSource {
+  readonly seekable = true;
+  readonly path = undefined;
+  readonly copyablePath = undefined;
+  readonly closed = false;
+
+  constructor(readonly bytes: Uint8Array) {}
+
+  size(): number {
+    return this.bytes.byteLength;
+  }
+
+  async read(length: number, position: number): Promise<Uint8Array> {
+    return this.bytes.subarray(position, position + length);
+  }
+
+  peek(length: number): Promise<Uint8Array> {
+    return this.read(length, 0);
+  }
+
+  // Like Django's ContentFile, closing keeps the content readable.
+  async close(): Promise<void> {}
+}
+
+function isFileHandle(value: object): value is FileHandle {
+  return typeof (value as FileHandle).fd === 'number' && typeof (value as FileHandle).read === 'function'
+    && typeof (value as FileHandle).stat === 'function';
+}
+
+/** The ByteSource for anything File accepts (another File is handled by File itself). */
+export function byteSourceOf(source: unknown): ByteSource {
+  if (typeof source === 'number') {
+    if (!Number.isInteger(source) || source < 0) throw new TypeError(`${source} is not a file descriptor.`);
+    return fstatSync(source).isFile() ? new DescriptorSource(source) : new SequentialDescriptorSource(source);
+  }
+  if (source instanceof Uint8Array) return new MemorySource(source);
+  if (typeof source === 'object' && source !== null) {
+    if (source instanceof Readable) return new ReadableSource(source);
+    if (typeof Blob !== 'undefined' && source instanceof Blob) return new BlobSource(source);
+    if (isFileHandle(source)) {
+      return fstatSync(source.fd).isFile() ? new FileHandleSource(source) : new ReadableSource(source.createReadStream());
+    }
+  }
+  throw new TypeError(
+    'A File wraps a file descriptor, a FileHandle, a Readable stream, a Blob or another File; got '
+      + (source === null ? 'null' : typeof source) + '.',
+  );
+}

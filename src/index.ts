@@ -1,0 +1,16 @@
+/**
+ * filefield: Django's file fields and storages for TypeScript.
+ */
+export { File, ContentFile, DEFAULT_CHUNK_SIZE, type FileSource } from './files/File.ts';
+export { getValidFilename, validateFileName, filepathToUri } from './files/names.ts';
+export { Storage, type Savable, type SaveOptions, type SignedUrlOptions, type StorageClass } from './storage/Storage.ts';
+export { FileSystemStorage, type FileSystemStorageOptions } from './storage/FileSystemStorage.ts';
+export { InMemoryStorage } from './storage/InMemoryStorage.ts';
+export { StorageHandler, storages, defaultStorage } from './storage/handler.ts';
+export { verifySignedUrl, type SignedUrlCheck } from './storage/signing.ts';
+export {
+  SuspiciousOperation, SuspiciousFileOperation, ImproperlyConfigured, InvalidStorageError, ValidationError,
+  FileTooLarge, FieldError,
+} from './errors.ts';
+export { settings, defineSettings, type Settings, type SettingsInput, type StorageConfig } from './conf/settings.ts';
+export { configure, loadSettings, findSettingsFile } from './conf/load.ts';

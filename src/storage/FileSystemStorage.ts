@@ -1,0 +1,255 @@
+/**
+ * FileSystemStorage: files under a folder on the local disk (MEDIA_ROOT), served under MEDIA_URL.
+ *
+ * Every save is written to a temporary file in the target folder and published under its final name
+ * only when complete, by link() (which fails if the name exists, so two writers never overwrite each
+ * other) or, with allowOverwrite, by rename() (an atomic replacement). A crash or a failing source leaves
+ * no partial file under a final name.
+ */
+import { constants, realpathSync } from 'node:fs';
+import {
+  chmod, chown, copyFile, link, lstat, mkdir, open, readdir, rename, rmdir, stat, unlink,
+} from 'node:fs/promises';
+import { dirname, relative, sep } from 'node:path';
+import { FileTooLarge, SuspiciousFileOperation, errorCode } from '../errors.ts';
+import { File } from '../files/File.ts';
+import { sizeLimitOf } from '../files/limits.ts';
+import { MediaRootStorage, type MediaRootStorageOptions } from './MediaRootStorage.ts';
+import { randomString } from './Storage.ts';
+
+export interface FileSystemStorageOptions extends MediaRootStorageOptions {
+  /** Replace an existing file of the same name (atomically) instead of choosing another name. */
+  allowOverwrite?: boolean;
+}
+
+/** Temporary files of saves in progress; hidden from listdir(). */
+const TEMPORARY_PREFIX = '.filefield-tmp-';
+/** Large pieces keep the number of system calls low; memory stays at one piece whatever the file's size. */
+const WRITE_CHUNK_SIZE = 1024 * 1024;
+
+/** What open(…, 0o666) would give: the mode of a new file when FILE_UPLOAD_PERMISSIONS is null. */
+const DEFAULT_FILE_MODE = 0o666 & ~process.umask();
+
+function isInside(root: string, target: string): boolean {
+  return target === root || target.startsWith(root === sep ? root : root + sep);
+}
+
+function notADirectory(directory: string): Error {
+  return Object.assign(new Error(`${directory} exists and is not a directory.`), { code: 'EEXIST', path: directory });
+}
+
+export class FileSystemStorage extends MediaRootStorage {
+  private readonly allowOverwrite: boolean;
+
+  constructor(options: FileSystemStorageOptions = {}) {
+    const { allowOverwrite = false, ...rest } = options;
+    super(rest);
+    this.allowOverwrite = allowOverwrite;
+  }
+
+  /**
+   * The absolute path of a name. Refuses names outside the location, lexically (Django's safe_join) and
+   * through symlinks: the deepest existing part of the path must resolve inside the location.
+   */
+  override path(name: string): string {
+    const fullPath = super.path(name);
+    this.assertNoSymlinkEscape(fullPath);
+    return fullPath;
+  }
+
+  private assertNoSymlinkEscape(fullPath: string): void {
+    let root: string;
+    try {
+      root = realpathSync(this.location);
+    } catch {
+      return; // no location yet, so nothing inside it can be a link
+    }
+    for (let probe = fullPath; ; probe = dirname(probe)) {
+      let real: string;
+      try {
+        real = realpathSync(probe);
+      } catch (error) {
+        const code = errorCode(error);
+        if (code !== 'ENOENT' && code !== 'ENOTDIR') throw error;
+        // A missing or dangling part: its parent decides. Reaching the location means it is inside.
+        if (probe === this.location || probe === dirname(probe)) return;
+        continue;
+      }
+      if (!isInside(root, real)) {
+        throw new SuspiciousFileOperation(
+          `The path (${fullPath}) leads outside of the storage location (${this.location}) through a symbolic link`,
+        );
+      }
+      return;
+    }
+  }
+
+  protected async _open(name: string): Promise<File> {
+    const fullPath = this.path(name);
+    return new File(await open(fullPath, 'r'), fullPath);
+  }
+
+  protected async _save(name: string, content: File): Promise<string> {
+    let currentName = name;
+    let fullPath = this.path(currentName);
+    const directory = dirname(fullPath);
+    await this.makeDirectories(directory);
+    const temporary = await this.writeTemporary(directory, content);
+    try {
+      for (;;) {
+        try {
+          if (this.allowOverwrite) await rename(temporary, fullPath);
+          else await link(temporary, fullPath);
+          break;
+        } catch (error) {
+          if (this.allowOverwrite || errorCode(error) !== 'EEXIST') throw error;
+          // Someone took the name since getAvailableName() looked: take another (without maxLength, as Django).
+          currentName = await this.getAvailableName(currentName);
+          fullPath = this.path(currentName);
+        }
+      }
+    } finally {
+      await unlink(temporary).catch(() => undefined);
+    }
+    await this.matchLocationGroup(fullPath);
+    return relative(this.location, fullPath).split(sep).join('/');
+  }
+
+  /** Writes all of the content to a new temporary file beside the target; removes it on any failure. */
+  private async writeTemporary(directory: string, content: File): Promise<string> {
+    const temporary = `${directory}${sep}${TEMPORARY_PREFIX}${randomString(16)}`;
+    try {
+      if (content.copyablePath !== undefined) {
+        // A local file: let the kernel copy it (copy_file_range/reflink), then check the limit on what was copied.
+        await copyFile(content.copyablePath, temporary, constants.COPYFILE_EXCL);
+        const limit = sizeLimitOf(content);
+        if (limit !== undefined && (await stat(temporary)).size > limit) throw new FileTooLarge(limit);
+        await chmod(temporary, this.filePermissionsMode ?? DEFAULT_FILE_MODE);
+      } else {
+        const handle = await open(temporary, 'wx', 0o600);
+        try {
+          for await (const chunk of content.chunks(WRITE_CHUNK_SIZE)) {
+            let written = 0;
+            while (written < chunk.byteLength) {
+              written += (await handle.write(chunk, written, chunk.byteLength - written)).bytesWritten;
+            }
+          }
+          await handle.chmod(this.filePermissionsMode ?? DEFAULT_FILE_MODE);
+        } finally {
+          await handle.close();
+        }
+      }
+      return temporary;
+    } catch (error) {
+      await unlink(temporary).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /**
+   * Creates the folder and its missing parents. With a directory mode, each folder created gets exactly
+   * that mode (chmod after mkdir, so the umask cannot narrow it), as Django's safe_makedirs.
+   */
+  private async makeDirectories(directory: string): Promise<void> {
+    const mode = this.directoryPermissionsMode;
+    try {
+      if (mode === null) {
+        await mkdir(directory, { recursive: true });
+        return;
+      }
+      const missing: string[] = [];
+      for (let current = directory; !(await isDirectory(current)); current = dirname(current)) {
+        missing.unshift(current);
+        if (current === dirname(current)) break;
+      }
+      for (const folder of missing) {
+        try {
+          await mkdir(folder, mode);
+        } catch (error) {
+          if (errorCode(error) === 'EEXIST' && (await isDirectory(folder))) continue; // made by a concurrent save
+          throw error;
+        }
+        await chmod(folder, mode);
+      }
+    } catch (error) {
+      const code = errorCode(error);
+      if (code === 'EEXIST' || code === 'ENOTDIR') throw notADirectory(directory);
+      throw error;
+    }
+  }
+
+  /** Files take the location's group, as Django does (for shared media folders with the setgid habit). */
+  private async matchLocationGroup(fullPath: string): Promise<void> {
+    try {
+      const [file, location] = await Promise.all([stat(fullPath), stat(this.location)]);
+      if (file.gid !== location.gid) await chown(fullPath, -1, location.gid);
+    } catch {
+      // Not permitted: the file keeps the process's group.
+    }
+  }
+
+  override async delete(name: string): Promise<void> {
+    if (!name) throw new Error('The name must be given to delete().');
+    const fullPath = this.path(name);
+    try {
+      if ((await lstat(fullPath)).isDirectory()) await rmdir(fullPath);
+      else await unlink(fullPath);
+    } catch (error) {
+      if (errorCode(error) !== 'ENOENT') throw error;
+    }
+  }
+
+  override async exists(name: string): Promise<boolean> {
+    try {
+      await lstat(this.path(name)); // a dangling link still takes the name
+      return true;
+    } catch (error) {
+      const code = errorCode(error);
+      if (code === 'ENOENT' || code === 'ENOTDIR') return false;
+      throw error;
+    }
+  }
+
+  override async listdir(path: string): Promise<[string[], string[]]> {
+    const directories: string[] = [];
+    const files: string[] = [];
+    const folder = this.path(path);
+    for (const entry of await readdir(folder, { withFileTypes: true })) {
+      if (entry.name.startsWith(TEMPORARY_PREFIX)) continue;
+      const isFolder = entry.isDirectory()
+        || (entry.isSymbolicLink() && (await isDirectory(`${folder}${sep}${entry.name}`)));
+      (isFolder ? directories : files).push(entry.name);
+    }
+    return [directories, files];
+  }
+
+  override async size(name: string): Promise<number> {
+    return (await stat(this.path(name))).size;
+  }
+
+  override async getAccessedTime(name: string): Promise<Date> {
+    return (await stat(this.path(name))).atime;
+  }
+
+  /** The birth time where the filesystem records one, else (as Django on Unix) the change time. */
+  override async getCreatedTime(name: string): Promise<Date> {
+    const stats = await stat(this.path(name));
+    return stats.birthtimeMs > 0 ? stats.birthtime : stats.ctime;
+  }
+
+  override async getModifiedTime(name: string): Promise<Date> {
+    return (await stat(this.path(name))).mtime;
+  }
+
+  override describe(): string {
+    return super.describe() + (this.allowOverwrite ? ' allowOverwrite' : '');
+  }
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * What FileSystemStorage and InMemoryStorage share: a location (MEDIA_ROOT by default) that names are
+ * joined to without ever leaving it, and a base URL (MEDIA_URL by default) that names are served under.
+ * Values not given to the constructor are read from the settings at each use, so configure() applies.
+ */
+import { resolve, sep } from 'node:path';
+import { settings } from '../conf/settings.ts';
+import { SuspiciousFileOperation } from '../errors.ts';
+import { Storage, type SignedUrlOptions } from './Storage.ts';
+import { signUrl } from './signing.ts';
+import { mediaUrl } from './urls.ts';
+
+export interface MediaRootStorageOptions {
+  location?: string | null;
+  baseUrl?: string | null;
+  filePermissionsMode?: number | null;
+  directoryPermissionsMode?: number | null;
+}
+
+/**
+ * Django's safe_join: the lexical join of `base` and `name`, refused when it lies outside `base`.
+ * An absolute name inside the base is accepted, as in Django.
+ */
+export function safeJoin(base: string, name: string): string {
+  const basePath = resolve(base);
+  const finalPath = resolve(basePath, name);
+  if (finalPath !== basePath && !finalPath.startsWith(basePath + sep) && basePath !== sep) {
+    throw new SuspiciousFileOperation(
+      `The joined path (${finalPath}) is located outside of the base path component (${basePath})`,
+    );
+  }
+  return finalPath;
+}
+
+export abstract class MediaRootStorage extends Storage {
+  protected readonly options: MediaRootStorageOptions;
+
+  constructor(options: MediaRootStorageOptions = {}) {
+    super();
+    this.options = { ...options };
+    // Django appends the missing slash to an explicit base_url (a settings MEDIA_URL is checked instead).
+    const baseUrl = this.options.baseUrl;
+    if (typeof baseUrl === 'string' && !baseUrl.endsWith('/')) this.options.baseUrl = baseUrl + '/';
+  }
+
+  /** The location as given (or MEDIA_ROOT). */
+  get baseLocation(): string {
+    return this.options.location ?? settings.MEDIA_ROOT;
+  }
+
+  /** The absolute folder every name lives under. */
+  get location(): string {
+    return resolve(this.baseLocation);
+  }
+
+  get baseUrl(): string | null {
+    return this.options.baseUrl ?? settings.MEDIA_URL;
+  }
+
+  get filePermissionsMode(): number | null {
+    return this.options.filePermissionsMode ?? settings.FILE_UPLOAD_PERMISSIONS;
+  }
+
+  get directoryPermissionsMode(): number | null {
+    return this.options.directoryPermissionsMode ?? settings.FILE_UPLOAD_DIRECTORY_PERMISSIONS;
+  }
+
+  override path(name: string): string {
+    return safeJoin(this.location, name);
+  }
+
+  override url(name: string | null): string {
+    return mediaUrl(this.baseUrl, name);
+  }
+
+  /** A URL under MEDIA_URL that `filefield serve` (or verifySignedUrl) accepts until it expires. */
+  override async signedUrl(name: string, options: SignedUrlOptions): Promise<string> {
+    return signUrl(this.url(name), options.expiresIn);
+  }
+
+  override describe(): string {
+    return `location=${this.location} baseUrl=${this.baseUrl ?? 'none'}`;
+  }
+}

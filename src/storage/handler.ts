@@ -1,0 +1,121 @@
+/**
+ * storages: one Storage instance per alias of settings.STORAGES, and defaultStorage, which always
+ * stands for storages.get('default') under the current settings.
+ */
+import { pathToFileURL } from 'node:url';
+import { settings, onSettingsChange, type StorageConfig } from '../conf/settings.ts';
+import { InvalidStorageError } from '../errors.ts';
+import { Storage, type StorageClass } from './Storage.ts';
+import { FileSystemStorage } from './FileSystemStorage.ts';
+import { InMemoryStorage } from './InMemoryStorage.ts';
+
+/** Remote backends live in their own modules so that their SDKs load only when used. */
+const REMOTE_BACKENDS: Record<string, string> = {
+  s3: new URL('./s3/index.ts#S3Storage', import.meta.url).href,
+  azure: new URL('./azure/index.ts#AzureStorage', import.meta.url).href,
+  sftp: new URL('./sftp/index.ts#SFTPStorage', import.meta.url).href,
+};
+
+const LOCAL_BACKENDS: Record<string, StorageClass> = {
+  filesystem: FileSystemStorage,
+  memory: InMemoryStorage,
+};
+
+/** Classes imported from module specifiers, by specifier; kept across settings changes. */
+const importedBackends = new Map<string, StorageClass>();
+
+function moduleSpecifierOf(backend: string): string {
+  return REMOTE_BACKENDS[backend] ?? backend;
+}
+
+async function importBackend(backend: string): Promise<StorageClass> {
+  const specifier = moduleSpecifierOf(backend);
+  const cached = importedBackends.get(specifier);
+  if (cached) return cached;
+  const hash = specifier.lastIndexOf('#');
+  const modulePath = specifier.slice(0, hash);
+  const exportName = specifier.slice(hash + 1);
+  let module: Record<string, unknown>;
+  try {
+    const url = modulePath.startsWith('/') ? pathToFileURL(modulePath).href : modulePath;
+    module = await import(url);
+  } catch (error) {
+    throw new InvalidStorageError(`Could not find backend '${backend}': ${(error as Error).message}`, { cause: error });
+  }
+  const exported = module[exportName];
+  if (typeof exported !== 'function' || !(exported.prototype instanceof Storage)) {
+    throw new InvalidStorageError(
+      `Could not find backend '${backend}': module "${modulePath}" does not export a Storage class named "${exportName}".`,
+    );
+  }
+  importedBackends.set(specifier, exported as StorageClass);
+  return exported as StorageClass;
+}
+
+export class StorageHandler {
+  private readonly instances = new Map<string, Storage>();
+
+  constructor(private readonly explicitBackends?: Record<string, StorageConfig>) {}
+
+  get backends(): Readonly<Record<string, StorageConfig>> {
+    return this.explicitBackends ?? settings.STORAGES;
+  }
+
+  /** The storage of an alias; the same instance every time until settings change. */
+  get(alias = 'default'): Storage {
+    const existing = this.instances.get(alias);
+    if (existing) return existing;
+    const config = this.backends[alias];
+    if (!config) throw new InvalidStorageError(`Could not find config for '${alias}' in settings.STORAGES.`);
+    const StorageBackend = this.backendClass(alias, config.BACKEND);
+    const storage = new StorageBackend({ ...config.OPTIONS });
+    storage.alias = alias;
+    this.instances.set(alias, storage);
+    return storage;
+  }
+
+  /** Imports every backend that lives in a module, so that get() can stay synchronous. */
+  async load(backends: Readonly<Record<string, StorageConfig>> = this.backends): Promise<void> {
+    for (const { BACKEND } of Object.values(backends)) {
+      if (typeof BACKEND === 'string' && !(BACKEND in LOCAL_BACKENDS)) await importBackend(BACKEND);
+    }
+  }
+
+  /** The configured aliases. */
+  aliases(): string[] {
+    return Object.keys(this.backends);
+  }
+
+  reset(): void {
+    this.instances.clear();
+  }
+
+  private backendClass(alias: string, backend: string | StorageClass): StorageClass {
+    if (typeof backend === 'function') return backend;
+    const local = LOCAL_BACKENDS[backend];
+    if (local) return local;
+    const imported = importedBackends.get(moduleSpecifierOf(backend));
+    if (imported) return imported;
+    throw new InvalidStorageError(
+      `The backend '${backend}' of STORAGES.${alias} is not loaded yet: settings that name a module must be applied with `
+        + '`await configure(…)` or `await loadSettings()` before the storage is used.',
+    );
+  }
+}
+
+export const storages = new StorageHandler();
+onSettingsChange(() => storages.reset());
+
+/** Stands for storages.get('default') at the moment of each use (Django's default_storage LazyObject). */
+export const defaultStorage: Storage = new Proxy(Object.create(Storage.prototype) as Storage, {
+  get(_target, key) {
+    const storage = storages.get('default');
+    const value = Reflect.get(storage, key, storage);
+    return typeof value === 'function' ? value.bind(storage) : value;
+  },
+  has: (_target, key) => Reflect.has(storages.get('default'), key),
+  getPrototypeOf: () => Object.getPrototypeOf(storages.get('default')),
+  set(_target, key, value) {
+    return Reflect.set(storages.get('default'), key, value);
+  },
+});
