@@ -14,3 +14,11 @@ export {
 } from './errors.ts';
 export { settings, defineSettings, type Settings, type SettingsInput, type StorageConfig } from './conf/settings.ts';
 export { configure, loadSettings, findSettingsFile } from './conf/load.ts';
+export { ImageFile } from './files/ImageFile.ts';
+export { Model, modelRegistry, type ModelClass } from './models/Model.ts';
+export { Manager, DoesNotExist, MultipleObjectsReturned, type Query } from './models/Manager.ts';
+export { Field, CharField, IntegerField, type FieldOptions, type CharFieldOptions } from './models/fields.ts';
+export { FileField, ImageField, strftime, type FileFieldOptions, type ImageFieldOptions, type UploadTo } from './models/FileField.ts';
+export { FieldFile, ImageFieldFile, type FileMetadata } from './models/FieldFile.ts';
+export { inspectImage, DEFAULT_IMAGE_FORMATS, type ImageInfo, type InspectOptions } from './files/imageInspection.ts';
+export { sniffContentType } from './files/contentType.ts';

@@ -200,6 +200,13 @@ export class File {
     return `<${this.constructor.name}: ${this.name || 'None'}${details}>`;
   }
 
+  /** Reads through another File's bytes from now on (how a FieldFile takes the File its storage opened). */
+  protected adoptSource(other: File): void {
+    this.source = other.source;
+    this.position = 0;
+    this.knownSize = other.knownSize;
+  }
+
   protected requireSource(): ByteSource {
     if (this.source === null || this.source.closed) throw new Error('I/O operation on closed file.');
     return this.source;

@@ -15,7 +15,7 @@ import { FileTooLarge, SuspiciousFileOperation, errorCode } from '../errors.ts';
 import { File } from '../files/File.ts';
 import { sizeLimitOf } from '../files/limits.ts';
 import { MediaRootStorage, type MediaRootStorageOptions } from './MediaRootStorage.ts';
-import { randomString } from './Storage.ts';
+import { codePointLength, randomString } from './Storage.ts';
 
 export interface FileSystemStorageOptions extends MediaRootStorageOptions {
   /** Replace an existing file of the same name (atomically) instead of choosing another name. */
@@ -27,8 +27,13 @@ const TEMPORARY_PREFIX = '.filefield-tmp-';
 /** Large pieces keep the number of system calls low; memory stays at one piece whatever the file's size. */
 const WRITE_CHUNK_SIZE = 1024 * 1024;
 
-/** What open(…, 0o666) would give: the mode of a new file when FILE_UPLOAD_PERMISSIONS is null. */
-const DEFAULT_FILE_MODE = 0o666 & ~process.umask();
+/**
+ * What open(…, 0o666) would give: the mode of a new file when FILE_UPLOAD_PERMISSIONS is null. Read at
+ * each save, as the kernel would apply the umask in force then (not the one at import time).
+ */
+function defaultFileMode(): number {
+  return 0o666 & ~process.umask();
+}
 
 function isInside(root: string, target: string): boolean {
   return target === root || target.startsWith(root === sep ? root : root + sep);
@@ -84,6 +89,17 @@ export class FileSystemStorage extends MediaRootStorage {
     }
   }
 
+  /** With allowOverwrite a taken name is still available (it is replaced); only the length limit applies. */
+  override async isNameAvailable(name: string, maxLength: number | null = null): Promise<boolean> {
+    if (!this.allowOverwrite) return super.isNameAvailable(name, maxLength);
+    return !(maxLength && codePointLength(name) > maxLength);
+  }
+
+  /** With allowOverwrite there is no random part: the only change to a name is its truncation. */
+  override getAlternativeName(fileRoot: string, fileExt: string): string {
+    return this.allowOverwrite ? fileRoot + fileExt : super.getAlternativeName(fileRoot, fileExt);
+  }
+
   protected async _open(name: string): Promise<File> {
     const fullPath = this.path(name);
     return new File(await open(fullPath, 'r'), fullPath);
@@ -124,7 +140,7 @@ export class FileSystemStorage extends MediaRootStorage {
         await copyFile(content.copyablePath, temporary, constants.COPYFILE_EXCL);
         const limit = sizeLimitOf(content);
         if (limit !== undefined && (await stat(temporary)).size > limit) throw new FileTooLarge(limit);
-        await chmod(temporary, this.filePermissionsMode ?? DEFAULT_FILE_MODE);
+        await chmod(temporary, this.filePermissionsMode ?? defaultFileMode());
       } else {
         const handle = await open(temporary, 'wx', 0o600);
         try {
@@ -134,7 +150,7 @@ export class FileSystemStorage extends MediaRootStorage {
               written += (await handle.write(chunk, written, chunk.byteLength - written)).bytesWritten;
             }
           }
-          await handle.chmod(this.filePermissionsMode ?? DEFAULT_FILE_MODE);
+          await handle.chmod(this.filePermissionsMode ?? defaultFileMode());
         } finally {
           await handle.close();
         }

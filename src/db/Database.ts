@@ -1,0 +1,98 @@
+/**
+ * The JSON database (lowdb): one file, one table of rows per model, and a sequence per table for ids.
+ * Every change is a read-modify-write under a cross-process lock, on data re-read whenever another
+ * process changed the file since we last saw it, written atomically (temp file + rename, by lowdb's steno).
+ */
+import { stat } from 'node:fs/promises';
+import { Low } from 'lowdb';
+import { DataFile } from 'lowdb/node';
+import { errorCode } from '../errors.ts';
+import { FileLock } from './lock.ts';
+
+export type Row = Record<string, unknown> & { id: number };
+
+export interface DatabaseData {
+  tables: Record<string, Row[]>;
+  sequences: Record<string, number>;
+}
+
+function emptyData(): DatabaseData {
+  return { tables: {}, sequences: {} };
+}
+
+/** Identifies one version of the file: a rename gives a new inode, so any outside write is seen. */
+async function versionOf(file: string): Promise<string | null> {
+  try {
+    const stats = await stat(file);
+    return `${stats.ino}:${stats.size}:${stats.mtimeMs}`;
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return null;
+    throw error;
+  }
+}
+
+export class Database {
+  private readonly low: Low<DatabaseData>;
+  private readonly lock: FileLock;
+  private seenVersion: string | null | undefined;
+
+  constructor(readonly file: string) {
+    // Compact JSON: a row file is read by programs, and pretty-printing would double the cost of every write.
+    this.low = new Low(new DataFile<DatabaseData>(file, { parse: JSON.parse, stringify: (data) => JSON.stringify(data) }), emptyData());
+    this.lock = new FileLock(`${file}.lock`);
+  }
+
+  private async refresh(): Promise<DatabaseData> {
+    const version = await versionOf(this.file);
+    if (version !== this.seenVersion) {
+      this.low.data = emptyData();
+      await this.low.read();
+      this.low.data.tables ??= {};
+      this.low.data.sequences ??= {};
+      this.seenVersion = version;
+    }
+    return this.low.data;
+  }
+
+  /** The current data, for reading only (never mutate it). */
+  async read(): Promise<DatabaseData> {
+    return this.refresh();
+  }
+
+  /** Runs `change` on fresh data under the lock and writes the result; nothing is written if it throws. */
+  async write<T>(change: (data: DatabaseData) => T): Promise<T> {
+    return this.lock.run(async () => {
+      const data = await this.refresh();
+      const snapshot = structuredCloneTables(data);
+      let result: T;
+      try {
+        result = change(data);
+        await this.low.write();
+      } catch (error) {
+        // Keep memory equal to the file: the failed change must not linger in the cache.
+        this.low.data = snapshot;
+        throw error;
+      }
+      this.seenVersion = await versionOf(this.file);
+      return result;
+    });
+  }
+
+  table(data: DatabaseData, name: string): Row[] {
+    return (data.tables[name] ??= []);
+  }
+
+  nextId(data: DatabaseData, table: string): number {
+    const next = (data.sequences[table] ?? 0) + 1;
+    data.sequences[table] = next;
+    return next;
+  }
+}
+
+/** A shallow copy deep enough to undo a change: tables and their row arrays (rows are replaced, not edited). */
+function structuredCloneTables(data: DatabaseData): DatabaseData {
+  return {
+    tables: Object.fromEntries(Object.entries(data.tables).map(([name, rows]) => [name, rows.slice()])),
+    sequences: { ...data.sequences },
+  };
+}

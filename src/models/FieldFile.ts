@@ -1,0 +1,290 @@
+/**
+ * FieldFile: the value of a FileField on an instance. It names a file in the field's storage and knows
+ * what the row recorded about it (size, content type, image size), so reading those costs no storage call.
+ */
+import { inspect } from 'node:util';
+import { FieldError } from '../errors.ts';
+import { ContentFile, File, formatBytes } from '../files/File.ts';
+import { toFile, type Savable } from '../storage/Storage.ts';
+import type { Storage } from '../storage/Storage.ts';
+import type { FileField, ImageField } from './FileField.ts';
+import type { Model } from './Model.ts';
+
+/** What a row records about a stored file besides its name. */
+export interface FileMetadata {
+  size?: number;
+  contentType?: string;
+  width?: number;
+  height?: number;
+  /** The extension the bytes call for (images); used to correct the name, not stored. */
+  extension?: string;
+}
+
+/** Called around the moment bytes reach the storage, so a model save can journal them. */
+export interface StoreHooks {
+  beforeStore(requestedName: string): Promise<void>;
+  afterStore(storedName: string): Promise<void>;
+}
+
+export interface SaveFileOptions {
+  /** Also save the instance's row (default true). */
+  save?: boolean;
+}
+
+interface Pending {
+  name: string | null;
+  file: File;
+}
+
+export class FieldFile extends File {
+  declare name: string;
+  instance: Model;
+  readonly field: FileField;
+  private recorded: FileMetadata;
+  private pending: Pending | null = null;
+
+  constructor(instance: Model, field: FileField, name: string, metadata: FileMetadata = {}) {
+    super(null, name);
+    this.instance = instance;
+    this.field = field;
+    const { extension: _ignored, ...kept } = metadata;
+    this.recorded = kept;
+  }
+
+  get storage(): Storage {
+    return this.field.storage;
+  }
+
+  /** What the row records about the file (size, contentType, and width/height for images). */
+  get metadata(): FileMetadata {
+    return { ...this.recorded };
+  }
+
+  /** False until content assigned to the attribute has been stored (by saving the instance). */
+  get committed(): boolean {
+    return this.pending === null;
+  }
+
+  protected requireFile(): void {
+    if (!this.name) throw new Error(`The '${this.field.name}' attribute has no file associated with it.`);
+  }
+
+  private requireRecorded<K extends keyof FileMetadata>(key: K, what: string): NonNullable<FileMetadata[K]> {
+    this.requireFile();
+    const value = this.recorded[key];
+    if (value === undefined || value === null) {
+      throw new Error(`The ${what} of '${this.name}' is not known yet: save the instance or await ${this.field.name}.refreshMetadata().`);
+    }
+    return value as NonNullable<FileMetadata[K]>;
+  }
+
+  get path(): string {
+    this.requireFile();
+    return this.storage.path(this.name);
+  }
+
+  get url(): string {
+    this.requireFile();
+    return this.storage.url(this.name);
+  }
+
+  override get size(): number {
+    if (this.pending) {
+      this.requireFile();
+      return this.pending.file.size;
+    }
+    return this.requireRecorded('size', 'size');
+  }
+
+  override set size(value: number) {
+    this.recorded.size = value;
+  }
+
+  get contentType(): string {
+    return this.requireRecorded('contentType', 'content type');
+  }
+
+  /** Content to store under `name` when the instance is saved (Django's assignment of a File). */
+  stage(name: string | null, file: File): void {
+    this.pending = { name, file };
+  }
+
+  /**
+   * Stores `content` under a name made from `name` by the field's uploadTo and the storage, records it,
+   * and (unless `save: false`) saves the instance, all or nothing.
+   */
+  async save(name: string, content: Savable, options: SaveFileOptions = {}): Promise<this> {
+    const file = toFile(content, name);
+    if (options.save ?? true) {
+      this.stage(name, file);
+      this.instance.setFieldFile(this.field.name, this);
+      await this.instance.save();
+    } else {
+      await this.store(name, file);
+    }
+    return this;
+  }
+
+  /** Stores staged content, if any (the model's save calls this before writing the row). */
+  async commitPending(hooks?: StoreHooks): Promise<boolean> {
+    if (!this.pending) return false;
+    const { name, file } = this.pending;
+    if (name === null || name === '') {
+      const error = new FieldError(`File for ${this.field.name} must have the name attribute specified to be saved.`);
+      if (file instanceof ContentFile) error.message += " Pass a 'name' argument to ContentFile.";
+      throw error;
+    }
+    await this.store(name, file, hooks);
+    return true;
+  }
+
+  private async store(name: string, file: File, hooks?: StoreHooks): Promise<void> {
+    const metadata = await this.field.inspect(file);
+    const requested = this.field.generateFilename(this.instance, this.field.nameFor(name, metadata));
+    await hooks?.beforeStore(requested);
+    const stored = await this.storage.save(requested, file, { maxLength: this.field.maxLength });
+    await hooks?.afterStore(stored);
+    const size = file.sizeIfKnown ?? (await this.storage.size(stored));
+    const { extension: _ignored, ...kept } = metadata;
+    this.closeQuietly();
+    this.name = stored;
+    this.recorded = { ...kept, size };
+    this.pending = null;
+    this.instance.fieldFileChanged(this.field.name, this);
+  }
+
+  /** Reads size and type from the storage, for a name assigned by hand (a loaded row already has them). */
+  async refreshMetadata(): Promise<FileMetadata> {
+    this.requireFile();
+    const opened = await this.storage.open(this.name);
+    try {
+      const metadata = await this.field.inspect(opened);
+      const { extension: _ignored, ...kept } = metadata;
+      this.recorded = { ...kept, size: opened.sizeIfKnown ?? (await this.storage.size(this.name)) };
+    } finally {
+      await opened.close();
+    }
+    this.instance.fieldFileChanged(this.field.name, this);
+    return this.metadata;
+  }
+
+  /** The state to return to if a save fails after this file was stored. */
+  snapshot(): () => void {
+    const { name, recorded } = this;
+    return () => {
+      this.name = name;
+      this.recorded = recorded;
+      this.instance.fieldFileChanged(this.field.name, this);
+    };
+  }
+
+  /** Deletes the file from the storage and empties the field; saves the row unless `save: false`. */
+  async delete(options: SaveFileOptions = {}): Promise<void> {
+    if (!this.name) return;
+    await this.close();
+    await this.storage.delete(this.name);
+    this.name = '';
+    this.recorded = {};
+    this.pending = null;
+    this.instance.fieldFileChanged(this.field.name, this);
+    if (options.save ?? true) await this.instance.save();
+  }
+
+  /** Opens the stored file (or the staged content) for reading from the start. */
+  override async open(): Promise<this> {
+    this.requireFile();
+    if (this.pending) {
+      this.adoptSource(this.pending.file);
+    } else if (this.closed) {
+      this.adoptSource(await this.storage.open(this.name));
+    }
+    return super.open();
+  }
+
+  override async read(length?: number): Promise<Uint8Array> {
+    if (this.closed) await this.open();
+    return super.read(length);
+  }
+
+  override async *chunks(chunkSize?: number): AsyncGenerator<Uint8Array, void, undefined> {
+    if (this.closed) await this.open();
+    yield* super.chunks(chunkSize);
+  }
+
+  override peekStart(length: number): Promise<Uint8Array> {
+    return this.open().then(() => super.peekStart(length));
+  }
+
+  /** A URL that grants access for `expiresIn` seconds (the storage decides how it is signed). */
+  signedUrl(options: { expiresIn: number }): Promise<string> {
+    this.requireFile();
+    return this.storage.signedUrl(this.name, options);
+  }
+
+  /** Django compares FieldFiles by name, and a FieldFile with its name string. */
+  equals(other: unknown): boolean {
+    if (other instanceof File) return this.name === (other.name ?? '');
+    return this.name === other;
+  }
+
+  toJSON(): string {
+    return this.name;
+  }
+
+  override toString(): string {
+    return this.name;
+  }
+
+  private closeQuietly(): void {
+    if (!this.closed) void this.close().catch(() => undefined);
+  }
+
+  protected describeParts(): string[] {
+    const parts = [this.name];
+    if (this.pending) parts.push('(not saved yet)');
+    if (this.recorded.size !== undefined) parts.push(formatBytes(this.recorded.size));
+    if (this.recorded.contentType) parts.push(this.recorded.contentType);
+    return parts;
+  }
+
+  override [inspect.custom](): string {
+    if (!this.name) return `<${this.constructor.name}: None>`;
+    const parts = this.describeParts();
+    for (const [label, read] of [['path', () => this.path], ['url', () => this.url]] as const) {
+      try {
+        parts.push(`${label}=${read()}`);
+      } catch {
+        // A remote storage has no path; a storage without URLs has no url.
+      }
+    }
+    return `<${this.constructor.name}: ${parts.join(' ')}>`;
+  }
+}
+
+export class ImageFieldFile extends FieldFile {
+  declare readonly field: ImageField;
+
+  get width(): number {
+    return this.requireRecordedNumber('width');
+  }
+
+  get height(): number {
+    return this.requireRecordedNumber('height');
+  }
+
+  private requireRecordedNumber(key: 'width' | 'height'): number {
+    this.requireFile();
+    const value = this.metadata[key];
+    if (value === undefined) {
+      throw new Error(`The ${key} of '${this.name}' is not known yet: save the instance or await ${this.field.name}.refreshMetadata().`);
+    }
+    return value;
+  }
+
+  protected override describeParts(): string[] {
+    const parts = super.describeParts();
+    const { width, height } = this.metadata;
+    if (width !== undefined && height !== undefined) parts.splice(1, 0, `${width}×${height}`);
+    return parts;
+  }
+}

@@ -1,0 +1,210 @@
+/**
+ * FileField and ImageField: a column that holds a reference (a name) to a file kept in a storage.
+ */
+import { ImproperlyConfigured, ValidationError } from '../errors.ts';
+import { File } from '../files/File.ts';
+import { sniffContentType } from '../files/contentType.ts';
+import { inspectImage, type ImageInfo, type InspectOptions } from '../files/imageInspection.ts';
+import { validateFileName } from '../files/names.ts';
+import { join, suffixes } from '../files/pythonPath.ts';
+import { storages } from '../storage/handler.ts';
+import { Storage } from '../storage/Storage.ts';
+import { Field } from './fields.ts';
+import { FieldFile, ImageFieldFile, type FileMetadata } from './FieldFile.ts';
+import type { Model } from './Model.ts';
+
+export type UploadTo = string | ((instance: any, filename: string) => string);
+export type StorageOption = Storage | string | (() => Storage);
+
+export interface FileFieldOptions {
+  blank?: boolean;
+  null?: boolean;
+  /** A folder prefix (strftime tokens %Y %m %d %H %M %S allowed) or a function returning the whole name. */
+  uploadTo?: UploadTo;
+  /** A Storage, a STORAGES alias, or a function returning a Storage (called once, on first use). */
+  storage?: StorageOption;
+  /** The longest stored name; longer candidates are shortened by the storage. */
+  maxLength?: number;
+}
+
+const STRFTIME_TOKENS: Record<string, (date: Date) => string> = {
+  Y: (date) => String(date.getFullYear()).padStart(4, '0'),
+  m: (date) => String(date.getMonth() + 1).padStart(2, '0'),
+  d: (date) => String(date.getDate()).padStart(2, '0'),
+  H: (date) => String(date.getHours()).padStart(2, '0'),
+  M: (date) => String(date.getMinutes()).padStart(2, '0'),
+  S: (date) => String(date.getSeconds()).padStart(2, '0'),
+  '%': () => '%',
+};
+
+/** Python's strftime for the tokens upload_to uses, in local time as Django's datetime.now(). */
+export function strftime(format: string, date: Date = new Date()): string {
+  return format.replace(/%(.)/g, (token, letter: string) => STRFTIME_TOKENS[letter]?.(date) ?? token);
+}
+
+export class FileField extends Field<FieldFile> {
+  readonly uploadTo: UploadTo;
+  readonly maxLength: number;
+  private readonly storageOption: StorageOption | undefined;
+  private resolvedStorage: Storage | undefined;
+
+  constructor(options: FileFieldOptions = {}) {
+    super({ blank: options.blank, null: options.null });
+    this.uploadTo = options.uploadTo ?? '';
+    this.maxLength = options.maxLength ?? 100;
+    this.storageOption = options.storage;
+    if (typeof this.uploadTo === 'string' && this.uploadTo.startsWith('/')) {
+      throw new ImproperlyConfigured(
+        `${this.constructor.name}'s 'uploadTo' argument must be a relative path, not an absolute path: remove the leading slash.`,
+      );
+    }
+    const option = this.storageOption;
+    if (option !== undefined && typeof option !== 'string' && typeof option !== 'function' && !(option instanceof Storage)) {
+      throw new TypeError(`${this.constructor.name}.storage must be a Storage, a STORAGES alias or a function returning a Storage.`);
+    }
+  }
+
+  /** The storage files of this field live in; an alias is looked up at each use, so settings changes apply. */
+  get storage(): Storage {
+    const option = this.storageOption;
+    if (option === undefined) return storages.get('default');
+    if (typeof option === 'string') return storages.get(option);
+    if (option instanceof Storage) return option;
+    if (!this.resolvedStorage) {
+      const storage = option();
+      if (!(storage instanceof Storage)) {
+        throw new TypeError(`${this.constructor.name}.storage must be a Storage, a STORAGES alias or a function returning a Storage.`);
+      }
+      this.resolvedStorage = storage;
+    }
+    return this.resolvedStorage;
+  }
+
+  /** The name handed to the storage: uploadTo applied, then checked, then the storage's own rules. */
+  generateFilename(instance: Model | null, filename: string): string {
+    const uploadTo = this.uploadTo;
+    const name = typeof uploadTo === 'function'
+      ? String(uploadTo(instance, filename))
+      : join(strftime(uploadTo), filename);
+    validateFileName(name, { allowRelativePath: true });
+    return this.storage.generateFilename(name);
+  }
+
+  /**
+   * Checks the content before anything is stored and returns what the row records about it.
+   * A FileField takes any bytes; their type is sniffed, never taken from the name.
+   */
+  async inspect(file: File): Promise<FileMetadata> {
+    return { contentType: await sniffContentType(file) };
+  }
+
+  /** The name to store under, given the original name and what inspect() found. */
+  nameFor(originalName: string, _metadata: FileMetadata): string {
+    return originalName;
+  }
+
+  makeFieldFile(instance: Model, name: string, metadata: FileMetadata = {}): FieldFile {
+    return new FieldFile(instance, this, name, metadata);
+  }
+
+  initialValue(instance: Model): FieldFile {
+    return this.makeFieldFile(instance, '');
+  }
+
+  /**
+   * What Django's FileDescriptor does on assignment: a name (or null) refers to a stored file; a File is
+   * content to store when the instance is saved; a FieldFile of another instance is taken over by name.
+   */
+  assign(value: unknown, instance: Model): FieldFile {
+    if (value === null || value === undefined || value === '') return this.makeFieldFile(instance, '');
+    if (typeof value === 'string') return this.makeFieldFile(instance, value);
+    if (value instanceof FieldFile) {
+      return value.instance === instance ? value : this.makeFieldFile(instance, value.name, value.metadata);
+    }
+    if (value instanceof File) {
+      const fieldFile = this.makeFieldFile(instance, value.name ?? '');
+      fieldFile.stage(value.name, value);
+      return fieldFile;
+    }
+    throw new TypeError(`${this.name} takes a file name, a File or null, got ${typeof value}.`);
+  }
+
+  override fromRow(raw: unknown, instance: Model): FieldFile {
+    if (raw !== null && typeof raw === 'object' && typeof (raw as { name?: unknown }).name === 'string') {
+      const { name, ...metadata } = raw as { name: string } & FileMetadata;
+      return this.makeFieldFile(instance, name, metadata);
+    }
+    return this.assign(raw, instance);
+  }
+
+  override isEmpty(value: FieldFile): boolean {
+    return !value.name;
+  }
+
+  override toRow(value: FieldFile): unknown {
+    if (!value.name) return null;
+    return { name: value.name, ...value.metadata };
+  }
+
+  override matches(value: FieldFile, wanted: unknown): boolean {
+    const wantedName = wanted instanceof FieldFile ? wanted.name : wanted === null ? '' : wanted;
+    return value.name === wantedName;
+  }
+}
+
+export interface ImageFieldOptions extends FileFieldOptions, InspectOptions {
+  /** A field of the model kept equal to the image's width. */
+  widthField?: string;
+  /** A field of the model kept equal to the image's height. */
+  heightField?: string;
+}
+
+const EQUIVALENT_EXTENSIONS: Record<string, string> = { '.jpeg': '.jpg', '.jpe': '.jpg', '.tiff': '.tif' };
+
+function canonicalExtension(extension: string): string {
+  const lower = extension.toLowerCase();
+  return EQUIVALENT_EXTENSIONS[lower] ?? lower;
+}
+
+export class ImageField extends FileField {
+  readonly widthField: string | undefined;
+  readonly heightField: string | undefined;
+  readonly inspectOptions: InspectOptions;
+
+  constructor(options: ImageFieldOptions = {}) {
+    super(options);
+    this.widthField = options.widthField;
+    this.heightField = options.heightField;
+    this.inspectOptions = { allowedFormats: options.allowedFormats, allowSvg: options.allowSvg };
+  }
+
+  /** The bytes must be an image of an allowed type whose header parses; its size is read from it. */
+  override async inspect(file: File): Promise<FileMetadata> {
+    let info: ImageInfo;
+    try {
+      info = await inspectImage((length) => file.peekStart(length), this.inspectOptions);
+    } catch (error) {
+      if (error instanceof ValidationError) {
+        throw new ValidationError(`${this.name}: ${error.message}`, { code: error.code, params: { ...error.params, field: this.name } });
+      }
+      throw error;
+    }
+    return { contentType: info.mime, width: info.width, height: info.height, extension: info.extension };
+  }
+
+  /** A name whose extension disagrees with the bytes gets the extension of what the bytes are. */
+  override nameFor(originalName: string, metadata: FileMetadata): string {
+    const detected = metadata.extension;
+    if (!detected) return originalName;
+    const slash = originalName.lastIndexOf('/');
+    const base = originalName.slice(slash + 1);
+    const current = suffixes(base).at(-1) ?? '';
+    if (canonicalExtension(current) === canonicalExtension(detected)) return originalName;
+    const root = current ? base.slice(0, base.length - current.length) : base;
+    return originalName.slice(0, slash + 1) + root + detected;
+  }
+
+  override makeFieldFile(instance: Model, name: string, metadata: FileMetadata = {}): ImageFieldFile {
+    return new ImageFieldFile(instance, this, name, metadata);
+  }
+}
