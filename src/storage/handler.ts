@@ -43,6 +43,13 @@ async function importBackend(backend: string): Promise<StorageClass> {
     throw new InvalidStorageError(`Could not find backend '${backend}': ${(error as Error).message}`, { cause: error });
   }
   const exported = module[exportName];
+  if (typeof exported === 'function' && !(exported.prototype instanceof Storage) && extendsAnotherStorage(exported)) {
+    throw new InvalidStorageError(
+      `Could not find backend '${backend}': its class extends a Storage from another copy of filefield, `
+        + `which happens when "${modulePath}" is loaded as CommonJS (a .ts file in a folder whose package.json has no `
+        + `"type": "module"). Add "type": "module" to that package.json, or name the file .mts.`,
+    );
+  }
   if (typeof exported !== 'function' || !(exported.prototype instanceof Storage)) {
     throw new InvalidStorageError(
       `Could not find backend '${backend}': module "${modulePath}" does not export a Storage class named "${exportName}".`,
@@ -50,6 +57,14 @@ async function importBackend(backend: string): Promise<StorageClass> {
   }
   importedBackends.set(specifier, exported as StorageClass);
   return exported as StorageClass;
+}
+
+/** Whether a class descends from a class named Storage that is not ours (a second copy of this package). */
+function extendsAnotherStorage(value: Function): boolean {
+  for (let parent = Object.getPrototypeOf(value); typeof parent === 'function'; parent = Object.getPrototypeOf(parent)) {
+    if (parent.name === 'Storage' && parent !== Storage) return true;
+  }
+  return false;
 }
 
 export class StorageHandler {
