@@ -3,7 +3,8 @@
  * Every change is a read-modify-write under a cross-process lock, on data re-read whenever another
  * process changed the file since we last saw it, written atomically (temp file + rename, by lowdb's steno).
  */
-import { stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { Low } from 'lowdb';
 import { DataFile } from 'lowdb/node';
 import { errorCode } from '../errors.ts';
@@ -18,6 +19,51 @@ export interface DatabaseData {
 
 function emptyData(): DatabaseData {
   return { tables: {}, sequences: {} };
+}
+
+/**
+ * Rows are never edited in place (a change replaces the row object), so each row's JSON can be kept and
+ * reused, and a table whose rows only grew since the last write extends its previous JSON instead of
+ * serializing every row again: a save costs the same whether the table holds a thousand rows or ten thousand,
+ * but for writing the file itself.
+ */
+const rowJson = new WeakMap<Row, string>();
+
+function serializeRow(row: Row): string {
+  let json = rowJson.get(row);
+  if (json === undefined) {
+    json = JSON.stringify(row);
+    rowJson.set(row, json);
+  }
+  return json;
+}
+
+interface SerializedTable {
+  rows: Row[];
+  json: string;
+}
+
+function serializeTable(cache: Map<string, SerializedTable>, name: string, rows: Row[]): string {
+  const previous = cache.get(name);
+  let json: string;
+  if (previous && previous.rows.length <= rows.length && previous.rows.every((row, index) => rows[index] === row)) {
+    const added = rows.slice(previous.rows.length).map(serializeRow);
+    json = added.length === 0 ? previous.json : previous.json + (previous.rows.length ? ',' : '') + added.join(',');
+  } else {
+    json = rows.map(serializeRow).join(',');
+  }
+  cache.set(name, { rows: rows.slice(), json });
+  return `${JSON.stringify(name)}:[${json}]`;
+}
+
+/** A serializer with its own cache (one per Database, as the cache describes that database's last write). */
+function makeSerializer(): (data: DatabaseData) => string {
+  const cache = new Map<string, SerializedTable>();
+  // Compact JSON: pretty-printing would double the cost of every write.
+  return (data) => {
+    const tables = Object.entries(data.tables).map(([name, rows]) => serializeTable(cache, name, rows));
+    return `{"tables":{${tables.join(',')}},"sequences":${JSON.stringify(data.sequences)}}`;
+  };
 }
 
 /** Identifies one version of the file: a rename gives a new inode, so any outside write is seen. */
@@ -35,10 +81,10 @@ export class Database {
   private readonly low: Low<DatabaseData>;
   private readonly lock: FileLock;
   private seenVersion: string | null | undefined;
+  private folderReady = false;
 
   constructor(readonly file: string) {
-    // Compact JSON: a row file is read by programs, and pretty-printing would double the cost of every write.
-    this.low = new Low(new DataFile<DatabaseData>(file, { parse: JSON.parse, stringify: (data) => JSON.stringify(data) }), emptyData());
+    this.low = new Low(new DataFile<DatabaseData>(file, { parse: JSON.parse, stringify: makeSerializer() }), emptyData());
     this.lock = new FileLock(`${file}.lock`);
   }
 
@@ -61,6 +107,10 @@ export class Database {
 
   /** Runs `change` on fresh data under the lock and writes the result; nothing is written if it throws. */
   async write<T>(change: (data: DatabaseData) => T): Promise<T> {
+    if (!this.folderReady) {
+      await mkdir(dirname(this.file), { recursive: true });
+      this.folderReady = true;
+    }
     return this.lock.run(async () => {
       const data = await this.refresh();
       const snapshot = structuredCloneTables(data);

@@ -1,10 +1,12 @@
 /**
- * The upload journal: a small file per file being stored for a row, written before the bytes go to the
- * storage and removed once the row is written (or the file removed again). If the process dies in
- * between, the entry outlives it, and the next save sweeps it: a stored file that no row refers to is
- * deleted, so a crash leaves neither a row without its file nor (after the next save) an orphan.
+ * The upload journal: before a file is stored for a row, a line says so; once the row is written (or the
+ * file removed again), another line closes it. Each process appends to a log of its own, one small write
+ * per line (so a killed process leaves whole lines). If a process dies between the two, the next save
+ * sweeps its log: a stored file that no row refers to is deleted, so a crash leaves neither a row without
+ * its file nor (after the next save) an orphan.
  */
-import { mkdir, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { closeSync, unlinkSync } from 'node:fs';
+import { mkdir, open, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { errorCode } from '../errors.ts';
@@ -12,7 +14,6 @@ import { processIsAlive } from './lock.ts';
 
 export interface JournalEntry {
   token: string;
-  pid: number;
   started: number;
   model: string;
   field: string;
@@ -21,50 +22,102 @@ export interface JournalEntry {
   storedName?: string;
 }
 
+type Line =
+  | ({ op: 'begin' } & Omit<JournalEntry, 'storedName'>)
+  | { op: 'stored'; token: string; name: string }
+  | { op: 'done'; token: string };
+
 export interface OrphanResolver {
   /** Whether some row refers to this stored name (then it is no orphan). */
   isReferenced(entry: JournalEntry, name: string): Promise<boolean>;
-  /** Deletes the file, if the entry's model and field are known here; false to keep the entry for later. */
+  /** Deletes the file if it is this entry's; false when the entry's model is unknown here (keep it for later). */
   deleteOrphan(entry: JournalEntry, name: string, createdAfter: number): Promise<boolean>;
 }
 
+const LOG_SUFFIX = '.log';
+
+/** The entries a log leaves open: begun, never done. */
+function openEntries(text: string): JournalEntry[] {
+  const entries = new Map<string, JournalEntry>();
+  for (const raw of text.split('\n')) {
+    if (!raw) continue;
+    let line: Line;
+    try {
+      line = JSON.parse(raw) as Line;
+    } catch {
+      continue;
+    }
+    if (line.op === 'begin') {
+      const { op: _op, ...entry } = line;
+      entries.set(line.token, entry);
+    } else if (line.op === 'stored') {
+      const entry = entries.get(line.token);
+      if (entry) entry.storedName = line.name;
+    } else {
+      entries.delete(line.token);
+    }
+  }
+  return [...entries.values()];
+}
+
+function pidOfLog(fileName: string): number {
+  return Number(fileName.split('-')[0]);
+}
+
 export class UploadJournal {
-  private readonly ownTokens = new Set<string>();
+  private handle: Promise<FileHandle> | null = null;
+  private logFile: string | null = null;
+  private outstanding = 0;
 
   constructor(readonly folder: string) {}
 
-  private fileOf(token: string): string {
-    return join(this.folder, `${token}.json`);
+  private log(): Promise<FileHandle> {
+    this.handle ??= (async () => {
+      await mkdir(this.folder, { recursive: true });
+      this.logFile = join(this.folder, `${process.pid}-${randomUUID()}${LOG_SUFFIX}`);
+      const handle = await open(this.logFile, 'a', 0o600);
+      const logFile = this.logFile;
+      // A clean exit leaves nothing to sweep.
+      process.once('exit', () => {
+        if (this.outstanding > 0) return;
+        try {
+          closeSync(handle.fd);
+          unlinkSync(logFile);
+        } catch {
+          // Already gone.
+        }
+      });
+      return handle;
+    })();
+    return this.handle;
   }
 
-  private async put(entry: JournalEntry): Promise<void> {
-    const file = this.fileOf(entry.token);
-    const temporary = `${file}.tmp`;
-    await writeFile(temporary, JSON.stringify(entry));
-    await rename(temporary, file);
+  private async append(line: Line): Promise<void> {
+    await (await this.log()).write(JSON.stringify(line) + '\n');
   }
 
   async begin(model: string, field: string, requestedName: string): Promise<JournalEntry> {
-    await mkdir(this.folder, { recursive: true });
-    const entry: JournalEntry = { token: randomUUID(), pid: process.pid, started: Date.now(), model, field, requestedName };
-    this.ownTokens.add(entry.token);
-    await this.put(entry);
+    const entry: JournalEntry = { token: randomUUID(), started: Date.now(), model, field, requestedName };
+    this.outstanding++;
+    await this.append({ op: 'begin', ...entry });
     return entry;
   }
 
   async recordStored(entry: JournalEntry, storedName: string): Promise<void> {
     entry.storedName = storedName;
-    await this.put(entry);
+    await this.append({ op: 'stored', token: entry.token, name: storedName });
   }
 
-  /** The row is written (or the file removed again): the entry is done. */
+  /** The row is written (or the file removed again): the entry is closed. */
   async finish(entry: JournalEntry): Promise<void> {
-    this.ownTokens.delete(entry.token);
-    await unlink(this.fileOf(entry.token)).catch(() => undefined);
+    await this.append({ op: 'done', token: entry.token });
+    this.outstanding--;
+    // Keep the log short: with nothing open, its lines say nothing.
+    if (this.outstanding === 0) await (await this.log()).truncate(0);
   }
 
-  /** Entries whose process is gone (not ours, not alive). */
-  async abandoned(): Promise<JournalEntry[]> {
+  /** Logs of processes that are gone, with the entries they left open. */
+  private async abandonedLogs(): Promise<{ file: string; entries: JournalEntry[] }[]> {
     let names: string[];
     try {
       names = await readdir(this.folder);
@@ -72,32 +125,33 @@ export class UploadJournal {
       if (errorCode(error) === 'ENOENT') return [];
       throw error;
     }
-    const entries: JournalEntry[] = [];
+    const logs: { file: string; entries: JournalEntry[] }[] = [];
     for (const name of names) {
-      if (!name.endsWith('.json')) continue;
+      const file = join(this.folder, name);
+      if (!name.endsWith(LOG_SUFFIX) || file === this.logFile) continue;
+      const pid = pidOfLog(name);
+      if (pid === process.pid || processIsAlive(pid)) continue;
       try {
-        const entry = JSON.parse(await readFile(join(this.folder, name), 'utf8')) as JournalEntry;
-        if (this.ownTokens.has(entry.token)) continue;
-        if (entry.pid !== process.pid && processIsAlive(entry.pid)) continue;
-        entries.push(entry);
-      } catch {
-        // Half-written (its writer died before the rename cannot happen: the rename is atomic) or removed meanwhile.
+        logs.push({ file, entries: openEntries(await readFile(file, 'utf8')) });
+      } catch (error) {
+        if (errorCode(error) !== 'ENOENT') throw error; // another sweeper took it
       }
     }
-    return entries;
+    return logs;
   }
 
-  /** Deletes what abandoned entries stored and no row refers to, then drops the entries. */
+  /** Deletes what dead processes stored and no row refers to, then drops their logs. */
   async sweep(resolver: OrphanResolver): Promise<number> {
     let removed = 0;
-    for (const entry of await this.abandoned()) {
-      const name = entry.storedName ?? entry.requestedName;
+    for (const { file, entries } of await this.abandonedLogs()) {
       let settled = true;
-      if (!(await resolver.isReferenced(entry, name))) {
-        settled = await resolver.deleteOrphan(entry, name, entry.storedName ? 0 : entry.started);
-        if (settled) removed++;
+      for (const entry of entries) {
+        const name = entry.storedName ?? entry.requestedName;
+        if (await resolver.isReferenced(entry, name)) continue;
+        if (await resolver.deleteOrphan(entry, name, entry.storedName ? 0 : entry.started)) removed++;
+        else settled = false;
       }
-      if (settled) await unlink(this.fileOf(entry.token)).catch(() => undefined);
+      if (settled) await unlink(file).catch(() => undefined);
     }
     return removed;
   }

@@ -65,14 +65,14 @@ export class FileSystemStorage extends MediaRootStorage {
   private assertNoSymlinkEscape(fullPath: string): void {
     let root: string;
     try {
-      root = realpathSync(this.location);
+      root = realpathSync.native(this.location);
     } catch {
       return; // no location yet, so nothing inside it can be a link
     }
     for (let probe = fullPath; ; probe = dirname(probe)) {
       let real: string;
       try {
-        real = realpathSync(probe);
+        real = realpathSync.native(probe);
       } catch (error) {
         const code = errorCode(error);
         if (code !== 'ENOENT' && code !== 'ENOTDIR') throw error;
@@ -109,8 +109,16 @@ export class FileSystemStorage extends MediaRootStorage {
     let currentName = name;
     let fullPath = this.path(currentName);
     const directory = dirname(fullPath);
-    await this.makeDirectories(directory);
-    const temporary = await this.writeTemporary(directory, content);
+    let temporary: string;
+    try {
+      temporary = await this.writeTemporary(directory, content);
+    } catch (error) {
+      const code = errorCode(error);
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw error;
+      // The folder is missing (the usual case needs no mkdir call): make it and write again.
+      await this.makeDirectories(directory);
+      temporary = await this.writeTemporary(directory, content);
+    }
     try {
       for (;;) {
         try {

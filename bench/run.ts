@@ -1,0 +1,158 @@
+/**
+ * `npm run bench`: the figures the issues ask for, measured on this machine. Not a test: it prints.
+ *   npm run bench                 everything
+ *   npm run bench -- storage rows  only some parts (storage, rows, shell, s3)
+ */
+import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
+import { copyFile, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { performance } from 'node:perf_hooks';
+import { ContentFile, File, FileSystemStorage, configure } from '../src/index.ts';
+import { connection } from '../src/models/connection.ts';
+
+const MiB = 1024 * 1024;
+const report = (line: string): void => console.log(line);
+
+/** Peak resident memory while `task` runs, sampled every 2 ms, above the level before it started. */
+async function measure<T>(task: () => Promise<T>): Promise<{ result: T; seconds: number; peakRssGrowthMiB: number }> {
+  globalThis.gc?.();
+  const baseline = process.memoryUsage.rss();
+  let peak = baseline;
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage.rss());
+  }, 2);
+  const started = performance.now();
+  try {
+    const result = await task();
+    const seconds = (performance.now() - started) / 1000;
+    peak = Math.max(peak, process.memoryUsage.rss());
+    return { result, seconds, peakRssGrowthMiB: (peak - baseline) / MiB };
+  } finally {
+    clearInterval(sampler);
+  }
+}
+
+function makeFile(path: string, sizeMiB: number): void {
+  const fd = openSync(path, 'w');
+  const block = Buffer.alloc(MiB);
+  for (let index = 0; index < sizeMiB; index++) {
+    block.fill(index % 251);
+    writeSync(fd, block);
+  }
+  closeSync(fd);
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+async function benchStorage(workspace: string): Promise<void> {
+  report('## FileSystemStorage.save');
+  const storage = new FileSystemStorage({ location: join(workspace, 'media') });
+  for (const sizeMiB of [64, 512]) {
+    const source = join(workspace, `source-${sizeMiB}.bin`);
+    makeFile(source, sizeMiB);
+    const copies: number[] = [];
+    const saves: number[] = [];
+    const streamed: number[] = [];
+    let peakSave = 0;
+    let peakStream = 0;
+    for (let round = 0; round < 3; round++) {
+      const copy = await measure(() => copyFile(source, join(workspace, `copy-${round}.bin`)));
+      copies.push(copy.seconds);
+      rmSync(join(workspace, `copy-${round}.bin`));
+      const save = await measure(async () => {
+        const file = new File(openSync(source, 'r'));
+        try {
+          return await storage.save('big.bin', file);
+        } finally {
+          await file.close();
+        }
+      });
+      saves.push(save.seconds);
+      peakSave = Math.max(peakSave, save.peakRssGrowthMiB);
+      await storage.delete(save.result);
+      const stream = await measure(async () => {
+        const { createReadStream } = await import('node:fs');
+        return storage.save('streamed.bin', new File(createReadStream(source, { highWaterMark: MiB })));
+      });
+      streamed.push(stream.seconds);
+      peakStream = Math.max(peakStream, stream.peakRssGrowthMiB);
+      await storage.delete(stream.result);
+    }
+    const copyTime = median(copies);
+    report(`${sizeMiB} MiB: fs.copyFile ${copyTime.toFixed(3)} s | save(new File(fd)) ${median(saves).toFixed(3)} s `
+      + `(${(median(saves) / copyTime).toFixed(2)}x copyFile, peak RSS +${peakSave.toFixed(1)} MiB) | `
+      + `save(new File(ReadStream)) ${median(streamed).toFixed(3)} s (${(median(streamed) / copyTime).toFixed(2)}x, peak RSS +${peakStream.toFixed(1)} MiB)`);
+    rmSync(source);
+  }
+  const small = new ContentFile('x'.repeat(1024), 'small.txt');
+  const rounds = 500;
+  const { seconds } = await measure(async () => {
+    for (let index = 0; index < rounds; index++) await storage.save('small/small.txt', small);
+  });
+  report(`small file (1 KiB, name clashes after the first): ${((seconds / rounds) * 1000).toFixed(3)} ms per save (${rounds} saves)`);
+}
+
+async function benchRows(workspace: string): Promise<void> {
+  report('## profile.picture.save (file + row)');
+  const png = await readFile(new URL('../fixtures/image.png', import.meta.url));
+  const { Profile } = await import('../example/models.ts');
+  for (const existing of [1_000, 10_000]) {
+    const folder = join(workspace, `rows-${existing}`);
+    await configure({ BASE_DIR: folder, MEDIA_ROOT: 'media', DATABASE: 'db.json' });
+    const { database } = connection();
+    await database.write((data) => {
+      const table = database.table(data, Profile.tableName);
+      for (let index = 0; index < existing; index++) {
+        const id = database.nextId(data, Profile.tableName);
+        table.push({ id, name: `user ${id}`, picture: { name: `profile_pics/seed-${id}.png`, size: png.byteLength, contentType: 'image/png', width: 64, height: 48 } });
+      }
+    });
+    const rounds = 200;
+    const times: number[] = [];
+    for (let index = 0; index < rounds; index++) {
+      const profile = new Profile({ name: `new ${index}` });
+      const started = performance.now();
+      await profile.picture.save('my-image.png', new ContentFile(png));
+      times.push(performance.now() - started);
+    }
+    const mean = times.reduce((a, b) => a + b, 0) / times.length;
+    report(`${existing} existing rows: ${mean.toFixed(2)} ms mean, ${median(times).toFixed(2)} ms median per save (${rounds} saves; db.json ${(statSync(join(folder, 'db.json')).size / 1024).toFixed(0)} KiB)`);
+  }
+}
+
+const parts: Record<string, (workspace: string) => Promise<void>> = {
+  storage: benchStorage,
+  rows: benchRows,
+  shell: async () => {
+    const { benchShell } = await import('./shell.ts');
+    report('## filefield shell -c "1"');
+    await benchShell(report);
+  },
+  s3: async () => {
+    const { benchS3 } = await import('./s3.ts');
+    report('## S3Storage.save (s3rver)');
+    await benchS3(report);
+  },
+};
+
+const wanted = process.argv.slice(2).filter((argument) => argument in parts);
+const workspace = mkdtempSync(join(tmpdir(), 'filefield-bench-'));
+report(`# filefield bench (node ${process.version}, ${new Date().toISOString()})`);
+try {
+  for (const name of wanted.length ? wanted : Object.keys(parts)) {
+    try {
+      await parts[name]!(workspace);
+    } catch (error) {
+      report(`${name}: failed: ${(error as Error).stack ?? error}`);
+      process.exitCode = 1;
+    }
+  }
+} finally {
+  rmSync(workspace, { recursive: true, force: true });
+}
+
