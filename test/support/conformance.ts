@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { ContentFile, File, Storage, SuspiciousFileOperation } from '../../src/index.ts';
 
 export interface ConformanceOptions {
@@ -415,6 +415,46 @@ export function storageConformance(
       assert.equal(readBytes, totalBytes);
       assert.equal(readBack.digest('hex'), digest());
       await s.delete(name);
+    });
+
+    test('a file is not visible under its final name before all its bytes are written', async () => {
+      const s = storage();
+      const folder = randomFolder();
+      const name = `${folder}/pending.bin`;
+      const source = new PassThrough();
+      source.write(Buffer.alloc(2 * MiB + 1, 0x70));
+      const saving = s.save(name, new File(source));
+      saving.catch(() => undefined); // observed below; avoid an unhandled rejection while waiting
+      await new Promise((done) => setTimeout(done, 200));
+      assert.equal(await s.exists(name), false, 'visible before the source ended');
+      if (await s.exists(folder)) {
+        const [, files] = await s.listdir(folder);
+        assert.ok(!files.includes('pending.bin'), `listdir shows it early: ${files.join(', ')}`);
+      }
+      source.end(Buffer.alloc(MiB, 0x71));
+      assert.equal(await saving, name);
+      assert.equal(await s.size(name), 3 * MiB + 1);
+      const [, files] = await s.listdir(folder);
+      assert.deepEqual(files, ['pending.bin'], 'no temporary name is listed');
+    });
+
+    test('a source that fails mid-way: the error propagates and nothing is kept under the name', async () => {
+      const s = storage();
+      const folder = randomFolder();
+      const name = `${folder}/failed.bin`;
+      let pushed = 0;
+      const failing = new Readable({
+        read() {
+          if (pushed++ < 24) this.push(Buffer.alloc(128 * 1024, 0x66));
+          else this.destroy(new Error('the source failed mid-way'));
+        },
+      });
+      await assert.rejects(s.save(name, new File(failing)), { message: 'the source failed mid-way' });
+      assert.equal(await s.exists(name), false);
+      if (await s.exists(folder)) {
+        const [, files] = await s.listdir(folder);
+        assert.deepEqual(files, [], `left behind: ${files.join(', ')}`);
+      }
     });
 
     test('10 concurrent saves of one name give 10 names, each with its own bytes', async () => {
