@@ -8,7 +8,7 @@
  */
 import { constants, realpathSync } from 'node:fs';
 import {
-  chmod, chown, copyFile, link, lstat, mkdir, open, readdir, rename, rmdir, stat, unlink,
+  chmod, chown, copyFile, link, lstat, mkdir, open, readdir, rename, rmdir, stat, unlink, type FileHandle,
 } from 'node:fs/promises';
 import { dirname, relative, sep } from 'node:path';
 import { FileTooLarge, SuspiciousFileOperation, errorCode } from '../errors.ts';
@@ -152,12 +152,7 @@ export class FileSystemStorage extends MediaRootStorage {
       } else {
         const handle = await open(temporary, 'wx', 0o600);
         try {
-          for await (const chunk of content.chunks(WRITE_CHUNK_SIZE)) {
-            let written = 0;
-            while (written < chunk.byteLength) {
-              written += (await handle.write(chunk, written, chunk.byteLength - written)).bytesWritten;
-            }
-          }
+          await writeOverlapped(handle, content.chunks(WRITE_CHUNK_SIZE));
           await handle.chmod(this.filePermissionsMode ?? defaultFileMode());
         } finally {
           await handle.close();
@@ -267,6 +262,25 @@ export class FileSystemStorage extends MediaRootStorage {
 
   override describe(): string {
     return super.describe() + (this.allowOverwrite ? ' allowOverwrite' : '');
+  }
+}
+
+/** Writes every piece, reading the next one while the current one is written (two in memory at most). */
+async function writeOverlapped(handle: FileHandle, pieces: AsyncIterator<Uint8Array>): Promise<void> {
+  let next = pieces.next();
+  try {
+    for (let current = await next; !current.done; current = await next) {
+      next = pieces.next();
+      const chunk = current.value;
+      let written = 0;
+      while (written < chunk.byteLength) {
+        written += (await handle.write(chunk, written, chunk.byteLength - written)).bytesWritten;
+      }
+    }
+  } catch (error) {
+    next.catch(() => undefined); // the read under way may fail too; the first error is the one to report
+    await pieces.return?.(undefined);
+    throw error;
   }
 }
 
