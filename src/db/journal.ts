@@ -64,6 +64,20 @@ function pidOfLog(fileName: string): number {
   return Number(fileName.split('-')[0]);
 }
 
+/** What the exit hook removes: the log of each journal this process opened (one per DATABASE used). */
+const logsToRemoveOnExit = new Map<UploadJournal, () => void>();
+let exitHookInstalled = false;
+
+/** One 'exit' listener for all journals: a listener per journal would pile up as DATABASE changes. */
+function removeOnExit(journal: UploadJournal, remove: () => void): void {
+  logsToRemoveOnExit.set(journal, remove);
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const removeLog of logsToRemoveOnExit.values()) removeLog();
+  });
+}
+
 export class UploadJournal {
   private handle: Promise<FileHandle> | null = null;
   private logFile: string | null = null;
@@ -78,7 +92,7 @@ export class UploadJournal {
       const handle = await open(this.logFile, 'a', 0o600);
       const logFile = this.logFile;
       // A clean exit leaves nothing to sweep.
-      process.once('exit', () => {
+      removeOnExit(this, () => {
         if (this.outstanding > 0) return;
         try {
           closeSync(handle.fd);

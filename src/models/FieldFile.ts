@@ -170,10 +170,12 @@ export class FieldFile extends File {
 
   /** The state to return to if a save fails after this file was stored. */
   snapshot(): () => void {
-    const { name, recorded } = this;
+    const { name, recorded, pending } = this;
     return () => {
       this.name = name;
       this.recorded = recorded;
+      // The content is still to be stored: a later save must store it again, not take `name` as stored.
+      this.pending = pending;
       this.instance.fieldFileChanged(this.field.name, this);
     };
   }
@@ -216,8 +218,8 @@ export class FieldFile extends File {
   }
 
   /** A URL that grants access for `expiresIn` seconds (the storage decides how it is signed). */
-  signedUrl(options: { expiresIn: number }): Promise<string> {
-    this.requireFile();
+  async signedUrl(options: { expiresIn: number }): Promise<string> {
+    this.requireFile(); // rejects (never throws synchronously), as every Promise-returning method
     return this.storage.signedUrl(this.name, options);
   }
 

@@ -168,13 +168,14 @@ export class Model {
             await journal.recordStored(entries.at(-1)!, storedName);
           },
         };
-        if (await fieldFile.commitPending(hooks)) {
-          undo.push(async () => {
-            restore();
-            if (stored !== null) await field.storage.delete(stored);
-          });
-        } else if (fieldFile.name && fieldFile.metadata.size === undefined) {
-          await fieldFile.refreshMetadata();
+        // In place before the store starts: a failure after the bytes are stored (journal, size) must remove them too.
+        undo.push(async () => {
+          restore();
+          if (stored !== null) await field.storage.delete(stored);
+        });
+        if (!(await fieldFile.commitPending(hooks))) {
+          undo.pop();
+          if (fieldFile.name && fieldFile.metadata.size === undefined) await fieldFile.refreshMetadata();
         }
       }
       const row = this.toRow();
