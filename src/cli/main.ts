@@ -3,7 +3,7 @@
  * and a short `shell -c` start fast.
  */
 import { readFileSync } from 'node:fs';
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -30,7 +30,24 @@ export function buildProgram(): Command {
       });
     });
 
+  program
+    .command('serve')
+    .description('A development server for the media files (MEDIA_URL) and an upload page for the models')
+    .option('--port <port>', 'the port to listen on (0 picks a free one)', parsePort, 8000)
+    .option('--host <address>', 'the address to listen on (0.0.0.0 for every interface)', '127.0.0.1')
+    .option('--settings <file>', 'the settings file (default: FILEFIELD_SETTINGS, ./filefield.config.*, or the example project)')
+    .action(async (options: { port: number; host: string; settings?: string }) => {
+      const { runServeCommand } = await import('../server/index.ts');
+      process.exitCode = await runServeCommand({ settingsFile: options.settings, port: options.port, host: options.host });
+    });
+
   return program;
+}
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65535) throw new InvalidArgumentError('a port is a whole number from 0 to 65535.');
+  return port;
 }
 
 await buildProgram().parseAsync(process.argv);

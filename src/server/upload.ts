@@ -1,0 +1,260 @@
+/**
+ * The upload form's POST: multipart data streamed through busboy straight into the model's file fields,
+ * with limits on every part. Files are stored as they arrive and the row is written once all parts were
+ * accepted; when anything is refused, the files already stored for this request are deleted again, so
+ * nothing refused is kept: no file, no row.
+ */
+import type { IncomingMessage } from 'node:http';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import busboy from 'busboy';
+import { FileTooLarge, SuspiciousOperation, ValidationError } from '../errors.ts';
+import { File, formatBytes } from '../files/File.ts';
+import type { FieldFile } from '../models/FieldFile.ts';
+import type { Model, ModelClass } from '../models/Model.ts';
+import { fileFieldsOf, valueFieldsOf } from './models.ts';
+
+/** The upload size limit when FILE_UPLOAD_MAX_SIZE is not set: a dev server should not fill the disk by accident. */
+export const DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024;
+/** Room for the text fields and multipart headers on top of the files themselves. */
+const FORM_OVERHEAD_LIMIT = 1024 * 1024;
+const FIELD_VALUE_LIMIT = 64 * 1024;
+const FILE_NAME_LIMIT = 255;
+const SPARE_FIELDS = 4;
+
+export type UploadOutcome =
+  | { ok: true; instance: Model }
+  | {
+      ok: false;
+      status: 400 | 413;
+      message: string;
+      /** The text the user typed, to fill the form in again. */
+      values: Record<string, string>;
+      /** The body was not read to its end: the connection must be closed after the answer. */
+      closeConnection: boolean;
+    };
+
+class UploadRefused extends Error {
+  constructor(readonly status: 400 | 413, message: string) {
+    super(message);
+  }
+}
+
+/** Counts the bytes of one file part and fails the stream as soon as it passes the limit. */
+class ByteLimit extends Transform {
+  private seen = 0;
+
+  constructor(private readonly limit: number, private readonly fieldName: string) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.seen += chunk.byteLength;
+    if (this.seen > this.limit) callback(tooLarge(this.fieldName, this.limit));
+    else callback(null, chunk);
+  }
+}
+
+function tooLarge(fieldName: string, limit: number): UploadRefused {
+  return new UploadRefused(413, `${fieldName}: The file is too large; the limit is ${formatBytes(limit)}.`);
+}
+
+/**
+ * The name part of what the client called its file. Like Django's UploadedFile, only the last path
+ * component counts (a browser sends no folders, anyone else may send anything), control characters go,
+ * and the length is capped with the extension kept.
+ */
+export function clientFileName(given: string): string | null {
+  const lastPart = given.slice(Math.max(given.lastIndexOf('/'), given.lastIndexOf('\\')) + 1);
+  let name = lastPart.replace(/[\u0000-\u001f\u007f]/g, '').trim();
+  const characters = Array.from(name);
+  if (characters.length > FILE_NAME_LIMIT) {
+    const dot = name.lastIndexOf('.');
+    const extension = dot > 0 ? Array.from(name.slice(dot)).slice(0, 16) : [];
+    name = characters.slice(0, FILE_NAME_LIMIT - extension.length).join('') + extension.join('');
+  }
+  return name === '' || name === '.' || name === '..' ? null : name;
+}
+
+/** The refusal to show for an error, or null for an error that is the server's fault (shown as a 500). */
+function refusalOf(error: unknown): UploadRefused | null {
+  if (error instanceof UploadRefused) return error;
+  if (error instanceof FileTooLarge) return new UploadRefused(413, error.message);
+  if (error instanceof ValidationError) return new UploadRefused(400, error.message);
+  if (error instanceof SuspiciousOperation) return new UploadRefused(400, 'The file name is not acceptable.');
+  // A value of the wrong kind for a field (a word in a number field) is the user's to fix.
+  if (error instanceof TypeError) return new UploadRefused(400, error.message);
+  return null;
+}
+
+export interface UploadOptions {
+  /** The largest file accepted, in bytes. */
+  fileSizeLimit: number;
+}
+
+/** Reads the multipart body of `request` into a new instance of `model`, and saves it if everything was accepted. */
+export async function receiveUpload(request: IncomingMessage, model: ModelClass, options: UploadOptions): Promise<UploadOutcome> {
+  const fileFields = new Map(fileFieldsOf(model));
+  const valueFields = new Map(valueFieldsOf(model));
+  const bodyLimit = options.fileSizeLimit * fileFields.size + FORM_OVERHEAD_LIMIT;
+  const values: Record<string, string> = {};
+  const refuse = (refusal: UploadRefused, closeConnection = false): UploadOutcome =>
+    ({ ok: false, status: refusal.status, message: refusal.message, values, closeConnection });
+
+  const declaredLength = Number(request.headers['content-length'] ?? NaN);
+  if (declaredLength > bodyLimit) {
+    return refuse(new UploadRefused(413, `The upload is too large; the limit is ${formatBytes(options.fileSizeLimit)} per file.`), true);
+  }
+
+  let parser: busboy.Busboy;
+  try {
+    parser = busboy({
+      headers: request.headers,
+      // Browsers send file names as raw UTF-8; busboy would read them as Latin-1 otherwise.
+      defParamCharset: 'utf8',
+      limits: {
+        // One byte over the limit, so that ByteLimit sees the excess and refuses instead of storing a truncated file.
+        fileSize: options.fileSizeLimit + 1,
+        files: fileFields.size,
+        // A few spare, so that a stray field is named in the refusal rather than merely counted.
+        fields: valueFields.size + SPARE_FIELDS,
+        fieldSize: FIELD_VALUE_LIMIT,
+        // busboy signals this limit on reaching it, not on passing it: one more than the form may hold.
+        parts: fileFields.size + valueFields.size + SPARE_FIELDS + 1,
+        headerPairs: 16,
+      },
+    });
+  } catch {
+    return refuse(new UploadRefused(400, 'The upload must be sent as multipart/form-data.'));
+  }
+
+  const instance = new model();
+  const stored: FieldFile[] = [];
+  const filesReceived = new Set<string>();
+  let refusal: UploadRefused | null = null;
+  let unexpected: { error: unknown } | null = null;
+  let bodyTooLarge = false;
+  const fail = (error: unknown): void => {
+    if (refusal || unexpected) return;
+    refusal = refusalOf(error);
+    if (!refusal) unexpected = { error };
+  };
+  // Parts are handled one after another, in the order they came, so a file's save never races the next part.
+  let work: Promise<void> = Promise.resolve();
+  const enqueue = (step: () => Promise<void> | void): void => {
+    work = work.then(async () => {
+      if (refusal || unexpected) return;
+      try {
+        await step();
+      } catch (error) {
+        fail(error);
+      }
+    });
+  };
+
+  parser.on('field', (name, value, info) => {
+    enqueue(() => {
+      if (!valueFields.has(name)) throw new UploadRefused(400, `${model.name} has no field '${name}'.`);
+      if (info.valueTruncated) throw new UploadRefused(400, `${name}: The value is too long.`);
+      values[name] = value;
+      instance.setFieldValue(name, value);
+    });
+  });
+
+  parser.on('file', (name, stream: Readable, info) => {
+    let limited: ByteLimit | null = null;
+    // busboy fails the part's stream when the body breaks off; the save reading it must fail too.
+    stream.on('error', (error) => limited?.destroy(error));
+    const drain = (): void => {
+      stream.resume(); // discard the rest of the part so that busboy moves on
+    };
+    const field = fileFields.get(name);
+    if (refusal || unexpected || !field) {
+      drain();
+      if (!field) fail(new UploadRefused(400, `${model.name} has no file field '${name}'.`));
+      return;
+    }
+    if (filesReceived.has(name)) {
+      drain();
+      fail(new UploadRefused(400, `${name}: Send one file only.`));
+      return;
+    }
+    filesReceived.add(name);
+    if (!info.filename) {
+      // The browser sends an empty part when no file was chosen: the field stays empty.
+      drain();
+      return;
+    }
+    const fileName = clientFileName(info.filename);
+    enqueue(async () => {
+      limited = new ByteLimit(options.fileSizeLimit, name);
+      // Only pipe: destroying busboy's own stream would keep it from ever finishing.
+      stream.pipe(limited);
+      try {
+        if (fileName === null) throw new UploadRefused(400, `${name}: The file name is not acceptable.`);
+        const fieldFile = (instance as unknown as Record<string, FieldFile>)[name]!;
+        await fieldFile.save(fileName, new File(limited, fileName), { save: false });
+        stored.push(fieldFile);
+      } finally {
+        stream.unpipe(limited);
+        limited.destroy();
+        drain();
+      }
+    });
+    // When an earlier part failed, the step above is skipped, and this part must still be read past.
+    work = work.then(() => {
+      if (refusal || unexpected) drain();
+    });
+  });
+
+  parser.on('filesLimit', () => fail(new UploadRefused(400, 'Send one file per file field.')));
+  parser.on('fieldsLimit', () => fail(new UploadRefused(400, 'The form has more fields than the model.')));
+  parser.on('partsLimit', () => fail(new UploadRefused(400, 'The form has more parts than the model has fields.')));
+
+  const parsed = new Promise<void>((resolve) => {
+    parser.once('close', resolve);
+    parser.once('error', (error) => {
+      fail(new UploadRefused(400, `The form data could not be read: ${(error as Error).message}.`));
+      resolve();
+    });
+  });
+
+  let received = 0;
+  request.on('data', (chunk: Buffer) => {
+    received += chunk.byteLength;
+    if (received > bodyLimit && !bodyTooLarge) {
+      bodyTooLarge = true;
+      fail(tooLarge('upload', options.fileSizeLimit));
+      request.unpipe(parser);
+      parser.destroy(new Error('The upload is too large.'));
+    }
+  });
+  request.once('close', () => {
+    if (!request.complete) parser.destroy(new Error('The client went away.'));
+  });
+  request.pipe(parser);
+
+  await parsed;
+  await work;
+
+  const failure = unexpected as { error: unknown } | null;
+  const refused = refusal as UploadRefused | null;
+  if (failure || refused) {
+    await deleteStored(stored);
+    if (failure) throw failure.error;
+    return refuse(refused!, bodyTooLarge);
+  }
+  try {
+    instance.fullClean();
+    await instance.save();
+  } catch (error) {
+    await deleteStored(stored);
+    const refusedAtSave = refusalOf(error);
+    if (!refusedAtSave) throw error;
+    return refuse(refusedAtSave);
+  }
+  return { ok: true, instance };
+}
+
+async function deleteStored(stored: readonly FieldFile[]): Promise<void> {
+  for (const fieldFile of stored) await fieldFile.delete({ save: false }).catch(() => undefined);
+}
