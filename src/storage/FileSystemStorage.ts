@@ -267,10 +267,17 @@ export class FileSystemStorage extends MediaRootStorage {
 
 /** Writes every piece, reading the next one while the current one is written (two in memory at most). */
 async function writeOverlapped(handle: FileHandle, pieces: AsyncIterator<Uint8Array>): Promise<void> {
-  let next = pieces.next();
+  // A read that fails while a write is under way must not count as an unhandled rejection (which ends the
+  // process under Node's default): mark each read as handled at once; awaiting it later still throws.
+  const read = () => {
+    const promise = pieces.next();
+    promise.catch(() => undefined);
+    return promise;
+  };
+  let next = read();
   try {
     for (let current = await next; !current.done; current = await next) {
-      next = pieces.next();
+      next = read();
       const chunk = current.value;
       let written = 0;
       while (written < chunk.byteLength) {
@@ -278,7 +285,6 @@ async function writeOverlapped(handle: FileHandle, pieces: AsyncIterator<Uint8Ar
       }
     }
   } catch (error) {
-    next.catch(() => undefined); // the read under way may fail too; the first error is the one to report
     await pieces.return?.(undefined);
     throw error;
   }
