@@ -488,6 +488,21 @@ describe('permissions (item 48)', () => {
     });
   });
 
+  test('concurrent saves creating the same new folders race safely, with and without a directory mode (item 39)', async () => {
+    for (const directoryPermissionsMode of [null, 0o750]) {
+      const location = freshDir();
+      const storage = new FileSystemStorage({ location, directoryPermissionsMode });
+      const names = await Promise.all(
+        Array.from({ length: 12 }, (_, index) => storage.save(`a/b/c/d/file-${index % 3}.txt`, new ContentFile(`${index}`))),
+      );
+      assert.equal(new Set(names).size, 12);
+      assert.equal((await storage.listdir('a/b/c/d'))[1].length, 12);
+      if (directoryPermissionsMode !== null) {
+        for (const folder of ['a', 'a/b', 'a/b/c', 'a/b/c/d']) assert.equal(modeOf(join(location, folder)), 0o750, folder);
+      }
+    }
+  });
+
   test('an unwritable folder: the permission error propagates', { skip: isRoot ? 'running as root' : false }, async () => {
     const location = freshDir();
     fs.mkdirSync(join(location, 'locked'), { mode: 0o500 });
