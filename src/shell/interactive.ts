@@ -1,0 +1,55 @@
+/**
+ * The interactive prompt: Node's REPL (line editing, multi-line input, top-level await, `_`/`_error`,
+ * completion, preview) with the shell's evaluator, writer, `.ls` command and project history.
+ */
+import { once } from 'node:events';
+import { start, type REPLEval, type ReplOptions } from 'node:repl';
+import { trackCompletion } from './completion.ts';
+import { createEvaluator } from './evaluator.ts';
+import { HISTORY_SIZE, historyWritten, setupProjectHistory } from './history.ts';
+import { createWriter } from './presentation.ts';
+import { interactiveSettler } from './waiting.ts';
+
+export interface InteractiveOptions {
+  prompt: string;
+  banner: string;
+  /** What `.ls` prints. */
+  listing: string;
+  historyFile: string;
+}
+
+/** Runs the prompt until .exit or Ctrl+D; resolves to the exit status. */
+export async function runInteractive(options: InteractiveOptions): Promise<number> {
+  process.stdout.write(options.banner);
+  const colors = process.stdout.hasColors?.() ?? false;
+  const replOptions: ReplOptions & { historySize: number } = {
+    prompt: options.prompt,
+    input: process.stdin,
+    output: process.stdout,
+    // The real global object: values made at the prompt and in the library share one realm, so
+    // `instanceof Uint8Array` and friends hold both ways.
+    useGlobal: true,
+    useColors: colors,
+    // Lets Ctrl+C stop a runaway loop or a hanging `await`, as in `node`'s own prompt.
+    breakEvalOnSigint: true,
+    // Passed on to readline (the typings omit it): the most lines kept, and so written to the file.
+    historySize: HISTORY_SIZE,
+    writer: createWriter(colors),
+  };
+  const server = start(replOptions);
+  const exited = once(server, 'exit');
+  const isCompleting = trackCompletion(server);
+  // Node's evaluator only exists inside repl.start (passing `eval` would replace it): wrap it afterwards.
+  (server as { eval: REPLEval }).eval = createEvaluator(server.eval, { settle: interactiveSettler(server), isCompleting });
+  server.defineCommand('ls', {
+    help: 'List the preloaded names, with a line of help for each',
+    action() {
+      this.output.write(options.listing);
+      this.displayPrompt();
+    },
+  });
+  await setupProjectHistory(server, options.historyFile);
+  await exited;
+  await historyWritten(server);
+  return 0;
+}

@@ -1,0 +1,95 @@
+/**
+ * `shell --sandbox`: the session works on copies of the media and of the database in a temporary
+ * folder, deleted when the shell ends, so trying things out never touches the project's files.
+ */
+import { randomBytes } from 'node:crypto';
+import { constants, existsSync, readFileSync, rmSync } from 'node:fs';
+import { cp, mkdir, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { configure } from '../conf/load.ts';
+import { SECRET_FILE_NAME } from '../conf/secret.ts';
+import { settings, type StorageConfig } from '../conf/settings.ts';
+
+export interface Sandbox {
+  directory: string;
+  /** What the sandbox could not copy and replaced, for the banner. */
+  notices: string[];
+  /** Deletes the copies (also done when the process exits, however it exits). */
+  dispose(): void;
+}
+
+/** Copies a folder (cheaply where the file system can share blocks), or makes an empty one. */
+async function copyFolder(source: string, destination: string): Promise<void> {
+  if (existsSync(source)) {
+    await cp(source, destination, { recursive: true, mode: constants.COPYFILE_FICLONE, preserveTimestamps: true });
+  } else {
+    await mkdir(destination, { recursive: true });
+  }
+}
+
+/** The key signed URLs would use, without creating BASE_DIR/.filefield_secret in the real project. */
+function secretKeyForSandbox(): string {
+  if (settings.SECRET_KEY) return settings.SECRET_KEY;
+  const file = join(settings.BASE_DIR, SECRET_FILE_NAME);
+  const kept = existsSync(file) ? readFileSync(file, 'utf8').trim() : '';
+  return kept.length >= 16 ? kept : randomBytes(32).toString('base64url');
+}
+
+async function sandboxedStorages(directory: string, notices: string[]): Promise<Record<string, StorageConfig>> {
+  const result: Record<string, StorageConfig> = {};
+  for (const [alias, config] of Object.entries(settings.STORAGES)) {
+    const options = { ...config.OPTIONS };
+    if (config.BACKEND === 'memory') {
+      result[alias] = { BACKEND: 'memory', OPTIONS: options };
+    } else if (config.BACKEND === 'filesystem') {
+      if (typeof options.location === 'string' && options.location !== settings.MEDIA_ROOT) {
+        const copy = join(directory, 'storages', alias);
+        await copyFolder(options.location, copy);
+        options.location = copy;
+      } else {
+        delete options.location; // MEDIA_ROOT, that is, its copy
+      }
+      result[alias] = { BACKEND: 'filesystem', OPTIONS: options };
+    } else {
+      // A remote or custom backend cannot be copied: an empty in-memory storage stands in for it.
+      const name = typeof config.BACKEND === 'string' ? config.BACKEND : config.BACKEND.name;
+      notices.push(`STORAGES.${alias} (${name}) is replaced by an empty in-memory storage.`);
+      const { baseUrl } = options;
+      result[alias] = { BACKEND: 'memory', OPTIONS: typeof baseUrl === 'string' ? { baseUrl } : {} };
+    }
+  }
+  return result;
+}
+
+/** Copies the media and the database, then points the settings at the copies (keeping the rest). */
+export async function enterSandbox(): Promise<Sandbox> {
+  const directory = await mkdtemp(join(tmpdir(), 'filefield-sandbox-'));
+  const dispose = (): void => rmSync(directory, { recursive: true, force: true });
+  process.once('exit', dispose);
+  try {
+    const mediaCopy = join(directory, 'media');
+    await copyFolder(settings.MEDIA_ROOT, mediaCopy);
+    const databaseCopy = join(directory, basename(settings.DATABASE));
+    if (existsSync(settings.DATABASE)) await cp(settings.DATABASE, databaseCopy);
+    const notices: string[] = [];
+    const storagesCopy = await sandboxedStorages(directory, notices);
+    // DEFAULT_FILE_STORAGE is already part of STORAGES, and giving both is refused.
+    const { DEFAULT_FILE_STORAGE: _shorthand, SETTINGS_FILE: _file, ...kept } = settings;
+    await configure(
+      { ...kept, MODELS: [...kept.MODELS], MEDIA_ROOT: mediaCopy, DATABASE: databaseCopy, STORAGES: storagesCopy, SECRET_KEY: secretKeyForSandbox() },
+      { baseDir: settings.BASE_DIR },
+    );
+    return {
+      directory,
+      notices,
+      dispose() {
+        process.removeListener('exit', dispose);
+        dispose();
+      },
+    };
+  } catch (error) {
+    dispose();
+    throw error;
+  }
+}

@@ -1,0 +1,216 @@
+// `filefield shell -c CODE` and scripts on standard input, through the real CLI, in a temporary
+// working directory (no filefield.config.* there, so the bundled example project is used).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const CLI = fileURLToPath(new URL('../bin/filefield.js', import.meta.url));
+const IMAGE = fileURLToPath(new URL('../fixtures/image.png', import.meta.url));
+const STORED_NAME = /profile_pics\/[0-9a-f-]{36}\.png/;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+let root: string;
+
+before(() => {
+  root = realpathSync(mkdtempSync(join(tmpdir(), 'filefield-shell-script-')));
+});
+
+after(() => {
+  rmSync(root, { recursive: true, force: true });
+});
+
+/** A fresh, empty working directory for one test. */
+function workDir(): string {
+  return mkdtempSync(join(root, 'run-'));
+}
+
+function shell(args: string[], options: { cwd: string; stdin?: string }): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const env = { ...process.env };
+    delete env.FILEFIELD_SETTINGS;
+    const child = spawn(process.execPath, [CLI, 'shell', ...args], { cwd: options.cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`shell ${args.join(' ')} did not finish in 30 s; stdout: ${stdout}; stderr: ${stderr}`));
+    }, 30_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(options.stdin ?? '');
+  });
+}
+
+test('-c runs the code and exits 0, printing only what the code prints', async () => {
+  const run = await shell(['-c', 'console.log(1 + 1)'], { cwd: workDir() });
+  assert.equal(run.stderr, '');
+  assert.equal(run.stdout, '2\n');
+  assert.equal(run.code, 0);
+});
+
+test('-c: an uncaught error goes to stderr, stops the code and gives status 1', async () => {
+  const run = await shell(['-c', "console.log('before')\nthrow new Error('boom')\nconsole.log('after')"], { cwd: workDir() });
+  assert.equal(run.stdout, 'before\n');
+  assert.match(run.stderr, /Uncaught Error: boom/);
+  assert.equal(run.code, 1);
+});
+
+test('-c: a syntax error gives status 1', async () => {
+  const run = await shell(['-c', 'let = = 3'], { cwd: workDir() });
+  assert.match(run.stderr, /SyntaxError/);
+  assert.equal(run.code, 1);
+});
+
+test('-c: top-level await, and TypeScript', async () => {
+  const run = await shell(['-c', 'const n: number = await Promise.resolve(41)\nconsole.log(n + 1)'], { cwd: workDir() });
+  assert.equal(run.stderr, '');
+  assert.equal(run.stdout, '42\n');
+  assert.equal(run.code, 0);
+});
+
+test('-c: a rejected promise, awaited or only the value of a statement, is an uncaught error', async () => {
+  const awaited = await shell(['-c', "await Promise.reject(new Error('nope'))"], { cwd: workDir() });
+  assert.match(awaited.stderr, /Uncaught Error: nope/);
+  assert.equal(awaited.code, 1);
+  const bare = await shell(['-c', "Promise.reject(new Error('bare'))\nconsole.log('not reached')"], { cwd: workDir() });
+  assert.match(bare.stderr, /Uncaught Error: bare/);
+  assert.equal(bare.stdout, '');
+  assert.equal(bare.code, 1);
+});
+
+test('-c: a promise that can never settle is reported, not left to end the process silently', async () => {
+  const run = await shell(['-c', 'new Promise(() => {})'], { cwd: workDir() });
+  assert.match(run.stderr, /never settle/);
+  assert.equal(run.code, 1);
+});
+
+test("stdin: the article's session without await runs statement by statement", async () => {
+  const cwd = workDir();
+  const script = [
+    `const f = fs.openSync(${JSON.stringify(IMAGE)})`,
+    'const profile = new Profile()',
+    "profile.picture.save('my-image.png', new File(f))",
+    'console.log(profile.picture.name)',
+    'console.log(profile.picture.path)',
+    'console.log(profile.picture.url)',
+    'console.log((await Profile.objects.last()).picture.url)',
+  ].join('\n');
+  const run = await shell([], { cwd, stdin: script });
+  assert.equal(run.stderr, '');
+  assert.equal(run.code, 0);
+  const [name, path, url, lastUrl] = run.stdout.trimEnd().split('\n');
+  assert.match(name!, new RegExp(`^${STORED_NAME.source}$`));
+  assert.equal(path, join(cwd, 'media', name!));
+  assert.equal(url, `/media/${name}`);
+  assert.equal(lastUrl, url);
+  assert.ok(existsSync(path!));
+  assert.match(readFileSync(join(cwd, 'db.json'), 'utf8'), STORED_NAME);
+});
+
+test('stdin: multi-line statements, TypeScript, chained calls on the next line, top-level await', async () => {
+  const script = [
+    'interface Point {',
+    '  x: number',
+    '  y: number',
+    '}',
+    'function norm(p: Point): number {',
+    '  return Math.hypot(p.x, p.y)',
+    '}',
+    'const point = { x: 3, y: 4 } as Point',
+    'const length = await Promise.resolve(norm(point))',
+    'console.log(length)',
+    'Promise.resolve(2)',
+    '  .then((v) => console.log(v * 21))',
+  ].join('\n');
+  const run = await shell([], { cwd: workDir(), stdin: script });
+  assert.equal(run.stderr, '');
+  assert.equal(run.stdout, '5\n42\n');
+  assert.equal(run.code, 0);
+});
+
+test('stdin: the first uncaught error stops the script with status 1, printed on stderr', async () => {
+  const run = await shell([], { cwd: workDir(), stdin: "console.log('one')\nnoSuchName\nconsole.log('two')\n" });
+  assert.equal(run.stdout, 'one\n');
+  assert.match(run.stderr, /Uncaught ReferenceError: noSuchName is not defined/);
+  assert.equal(run.code, 1);
+});
+
+test('stdin: input that never ends its statement is a syntax error', async () => {
+  const run = await shell([], { cwd: workDir(), stdin: 'function open() {\n  return 1\n' });
+  assert.match(run.stderr, /SyntaxError/);
+  assert.equal(run.code, 1);
+});
+
+test('--no-imports leaves the models and the other preloads undefined', async () => {
+  const run = await shell(['--no-imports', '-c', 'console.log(typeof Profile, typeof storage, typeof settings, typeof ContentFile)'], { cwd: workDir() });
+  assert.equal(run.stderr, '');
+  assert.equal(run.stdout, 'undefined undefined undefined undefined\n');
+  assert.equal(run.code, 0);
+});
+
+test('the preloads are there without --no-imports', async () => {
+  const run = await shell(['-c', 'console.log(typeof Profile, typeof storage.save, typeof settings.MEDIA_ROOT, typeof ContentFile, typeof models)'], { cwd: workDir() });
+  assert.equal(run.stdout, 'function function string function object\n');
+  assert.equal(run.code, 0);
+});
+
+test('--sandbox writes nothing to the real media folder and database, and deletes its copies', async () => {
+  const cwd = workDir();
+  const save = [
+    `const profile = new Profile()`,
+    `await profile.picture.save('first.png', new File(fs.openSync(${JSON.stringify(IMAGE)})))`,
+  ].join('\n');
+  const real = await shell([], { cwd, stdin: save });
+  assert.equal(real.code, 0, real.stderr);
+  const databaseBefore = readFileSync(join(cwd, 'db.json'), 'utf8');
+  const mediaBefore = readdirSync(join(cwd, 'media', 'profile_pics'));
+
+  const sandboxed = await shell(['--sandbox'], {
+    cwd,
+    stdin: [
+      'console.log(settings.MEDIA_ROOT)',
+      'console.log(await Profile.objects.count())',
+      save,
+      "profile.picture.save('second.png', new File(fs.openSync(" + JSON.stringify(IMAGE) + ')))',
+      'console.log(await Profile.objects.count())',
+      "console.log(fs.readdirSync(path.join(settings.MEDIA_ROOT, 'profile_pics')).length)",
+    ].join('\n'),
+  });
+  assert.equal(sandboxed.stderr, '');
+  assert.equal(sandboxed.code, 0);
+  const [mediaRoot, countBefore, countAfter, filesAfter] = sandboxed.stdout.trimEnd().split('\n');
+  assert.notEqual(mediaRoot, join(cwd, 'media'));
+  assert.equal(countBefore, '1', 'the sandbox starts from a copy of the real rows');
+  assert.equal(countAfter, '2');
+  assert.equal(filesAfter, '3', 'the copy of the real file and the two saved in the sandbox');
+  assert.equal(readFileSync(join(cwd, 'db.json'), 'utf8'), databaseBefore);
+  assert.deepEqual(readdirSync(join(cwd, 'media', 'profile_pics')), mediaBefore);
+  assert.equal(existsSync(mediaRoot!), false, 'the sandbox is deleted on exit');
+});
+
+test('--sandbox in an empty project creates no media folder and no database there', async () => {
+  const cwd = workDir();
+  const run = await shell(['--sandbox', '-c', `const p = new Profile()\nawait p.picture.save('x.png', new File(fs.openSync(${JSON.stringify(IMAGE)})))`], { cwd });
+  assert.equal(run.code, 0, run.stderr);
+  assert.deepEqual(readdirSync(cwd), []);
+});
+
+test('a settings file that does not exist is an error with status 1', async () => {
+  const run = await shell(['--settings', 'missing.config.ts', '-c', '1'], { cwd: workDir() });
+  assert.match(run.stderr, /missing\.config\.ts does not exist/);
+  assert.equal(run.code, 1);
+});
