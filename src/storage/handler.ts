@@ -126,7 +126,8 @@ export const defaultStorage: Storage = new Proxy(Object.create(Storage.prototype
   get(_target, key) {
     const storage = storages.get('default');
     const value = Reflect.get(storage, key, storage);
-    return typeof value === 'function' ? value.bind(storage) : value;
+    // Methods are bound to the real storage; the class is not (it would read `bound FileSystemStorage`).
+    return typeof value === 'function' && key !== 'constructor' ? value.bind(storage) : value;
   },
   has: (_target, key) => Reflect.has(storages.get('default'), key),
   getPrototypeOf: () => Object.getPrototypeOf(storages.get('default')),
