@@ -7,7 +7,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ImproperlyConfigured, errorCode } from '../errors.ts';
 import { storages } from '../storage/handler.ts';
-import { activateSettings, normalizeSettings, type Settings, type SettingsInput } from './settings.ts';
+import { activateSettings, currentSettings, isConfigured, normalizeSettings, type Settings, type SettingsInput } from './settings.ts';
 
 export const CONFIG_FILE_NAMES = ['filefield.config.ts', 'filefield.config.mts', 'filefield.config.js', 'filefield.config.mjs'];
 export const EXAMPLE_SETTINGS_FILE = fileURLToPath(new URL('../../example/filefield.config.ts', import.meta.url));
@@ -17,8 +17,16 @@ export const EXAMPLE_SETTINGS_FILE = fileURLToPath(new URL('../../example/filefi
  * backends named by module (`s3`, `./custom.ts#Custom`) to be imported, so await it before using them.
  */
 export function configure(values: SettingsInput, options: { baseDir?: string } = {}): Promise<Settings> {
+  const previous = isConfigured() ? currentSettings() : null;
   const next = activateSettings(normalizeSettings(values, { baseDir: resolve(options.baseDir ?? process.cwd()), settingsFile: null }));
-  return storages.load().then(() => next);
+  return storages.load(next.STORAGES).then(
+    () => next,
+    (error: unknown) => {
+      // A backend that cannot be loaded must not stay configured: go back to what worked.
+      if (previous) activateSettings(previous);
+      throw error;
+    },
+  );
 }
 
 export interface LoadOptions {

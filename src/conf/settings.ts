@@ -191,6 +191,11 @@ export function isConfigured(): boolean {
   return current !== null;
 }
 
+/** The active settings object itself (a snapshot that later changes do not alter). */
+export function currentSettings(): Settings {
+  return active();
+}
+
 function active(): Settings {
   // Used before any configuration: Django's defaults, relative to the working directory.
   return current ?? activateSettings(normalizeSettings({}, { baseDir: process.cwd(), settingsFile: null }));

@@ -144,20 +144,20 @@ export abstract class Storage {
     throw new Error("This backend doesn't support absolute paths.");
   }
 
-  delete(_name: string): Promise<void> {
+  async delete(_name: string): Promise<void> {
     throw notImplemented('delete');
   }
 
-  exists(_name: string): Promise<boolean> {
+  async exists(_name: string): Promise<boolean> {
     throw notImplemented('exists');
   }
 
   /** The folders and files directly inside `path`, as `[dirs, files]`. */
-  listdir(_path: string): Promise<[string[], string[]]> {
+  async listdir(_path: string): Promise<[string[], string[]]> {
     throw notImplemented('listdir');
   }
 
-  size(_name: string): Promise<number> {
+  async size(_name: string): Promise<number> {
     throw notImplemented('size');
   }
 
@@ -166,19 +166,19 @@ export abstract class Storage {
   }
 
   /** A URL that grants access to the file for a limited time. */
-  signedUrl(_name: string, _options: SignedUrlOptions): Promise<string> {
+  async signedUrl(_name: string, _options: SignedUrlOptions): Promise<string> {
     throw notImplemented('signedUrl');
   }
 
-  getAccessedTime(_name: string): Promise<Date> {
+  async getAccessedTime(_name: string): Promise<Date> {
     throw notImplemented('getAccessedTime');
   }
 
-  getCreatedTime(_name: string): Promise<Date> {
+  async getCreatedTime(_name: string): Promise<Date> {
     throw notImplemented('getCreatedTime');
   }
 
-  getModifiedTime(_name: string): Promise<Date> {
+  async getModifiedTime(_name: string): Promise<Date> {
     throw notImplemented('getModifiedTime');
   }
 
