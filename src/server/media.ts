@@ -88,26 +88,22 @@ async function optional<T>(read: () => Promise<T>): Promise<T | undefined> {
   }
 }
 
-/** Bytes [start, end] of the file, read forward in pieces; the file is closed however the stream ends. */
+/** Bytes [start, end] of the file, read forward in pieces so memory stays at one piece per download. */
 async function* byteRange(file: File, start: number, end: number): AsyncGenerator<Uint8Array> {
-  try {
-    if (file.seekable) {
-      file.seek(start);
-    } else {
-      for (let skipped = 0; skipped < start;) {
-        const piece = await file.read(Math.min(STREAM_CHUNK_SIZE, start - skipped));
-        if (piece.byteLength === 0) return;
-        skipped += piece.byteLength;
-      }
-    }
-    for (let remaining = end - start + 1; remaining > 0;) {
-      const piece = await file.read(Math.min(STREAM_CHUNK_SIZE, remaining));
+  if (file.seekable) {
+    file.seek(start);
+  } else {
+    for (let skipped = 0; skipped < start;) {
+      const piece = await file.read(Math.min(STREAM_CHUNK_SIZE, start - skipped));
       if (piece.byteLength === 0) return;
-      remaining -= piece.byteLength;
-      yield piece;
+      skipped += piece.byteLength;
     }
-  } finally {
-    await file.close();
+  }
+  for (let remaining = end - start + 1; remaining > 0;) {
+    const piece = await file.read(Math.min(STREAM_CHUNK_SIZE, remaining));
+    if (piece.byteLength === 0) return;
+    remaining -= piece.byteLength;
+    yield piece;
   }
 }
 
@@ -167,7 +163,6 @@ export async function serveMedia(
     return;
   }
 
-  let handedOver = false;
   try {
     const size = file.sizeIfKnown ?? (await storage.size(name));
     const modified = await optional(() => storage.getModifiedTime(name));
@@ -210,10 +205,9 @@ export async function serveMedia(
       response.end();
       return;
     }
-    handedOver = true;
-    // pipeline() ends the generator (closing the file) if the client goes away mid-download.
+    // pipeline() stops reading when the client goes away mid-download; a broken download is not our error.
     await pipeline(Readable.from(byteRange(file, start, end), { objectMode: false }), response).catch(() => undefined);
   } finally {
-    if (!handedOver) await file.close().catch(() => undefined);
+    await file.close().catch(() => undefined);
   }
 }

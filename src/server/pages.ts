@@ -2,6 +2,7 @@
  * The page at `/`: every model with file fields, its rows (images shown, other files linked) and an
  * upload form per model. Rendered on the server with the `html` tag, so every value is escaped.
  */
+import { isAbsolute, relative } from 'node:path';
 import { settings } from '../conf/settings.ts';
 import { formatBytes } from '../files/File.ts';
 import { DEFAULT_IMAGE_FORMATS } from '../files/imageInspection.ts';
@@ -107,13 +108,14 @@ function renderPreview(file: FileView | undefined, label: string): SafeHtml {
   return file.url === null ? html`<div class="thumb">${badge}</div>` : html`<a class="thumb" href="${file.url}">${badge}</a>`;
 }
 
-function renderFileDetails(file: FileView): SafeHtml {
+function renderFileDetails(file: FileView, showFieldName: boolean): SafeHtml {
   const facts = [
+    showFieldName ? file.fieldName : null,
     file.width !== undefined && file.height !== undefined ? `${file.width}×${file.height}` : null,
     file.contentType ?? null,
     file.size !== undefined ? formatBytes(file.size) : null,
   ].filter((fact): fact is string => fact !== null);
-  return html`<p class="file"><span class="file-name" title="${file.name}">${file.name}</span>${file.fieldName} · ${facts.join(' · ')}</p>
+  return html`<p class="file"><span class="file-name" title="${file.name}">${file.name}</span>${facts.join(' · ')}</p>
     <p class="links">${file.url !== null ? html`<a href="${file.url}">Open</a>` : ''}${
       file.signedUrl !== null ? html`<a href="${file.signedUrl}" title="A link that works for one hour">Signed link (1 h)</a>` : ''}</p>`;
 }
@@ -135,7 +137,7 @@ async function renderRow(model: ModelClass, instance: Model): Promise<SafeHtml> 
     <div class="row-body">
       <p class="row-title"><span class="id">#${instance.id}</span><strong>${title}</strong></p>
       ${otherFields.length ? html`<p class="values">${otherFields.map(([name], index) => html`${index ? ' · ' : ''}${name}: ${displayValue(record[name])}`)}</p>` : ''}
-      ${files.map(renderFileDetails)}
+      ${files.map((file) => renderFileDetails(file, fileFieldsOf(model).length > 1))}
     </div>
   </li>`;
 }
@@ -190,6 +192,12 @@ async function renderModel(model: ModelClass, context: PageContext, state: PageS
   </section>`;
 }
 
+/** A path relative to the working directory when it lies inside it (shorter, and what the user typed). */
+function displayPath(path: string): string {
+  const inside = relative(process.cwd(), path);
+  return inside && !inside.startsWith('..') && !isAbsolute(inside) ? inside : path;
+}
+
 /** Origins other than this server that the page's images come from (a remote storage's URLs). */
 function imageOriginsOf(markup: string): string[] {
   const origins = new Set<string>();
@@ -212,7 +220,7 @@ export async function renderIndexPage(context: PageContext, state: PageState = {
 <body>
 <header class="top"><div class="top-inner">
   <h1>filefield <span>· media and uploads</span></h1>
-  <p class="meta">Files from <code>${settings.MEDIA_ROOT}</code>${mediaUrl ? html` served at <code>${mediaUrl}</code>` : ''} · uploads up to ${formatBytes(context.uploadLimit)}</p>
+  <p class="meta">Files from <code>${displayPath(settings.MEDIA_ROOT)}</code>${mediaUrl ? html` served at <code>${mediaUrl}</code>` : ''} · uploads up to ${formatBytes(context.uploadLimit)}</p>
 </div></header>
 <main>
 ${sections.length
