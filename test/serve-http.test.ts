@@ -3,6 +3,7 @@ import { test, describe, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { ContentFile, storages } from '../src/index.ts';
 import { signUrl } from '../src/storage/signing.ts';
@@ -236,6 +237,36 @@ describe('uploads', () => {
     const response = await upload(project, 'Profile', { name: 'huge', picture: { bytes: padded, filename: 'huge.png' } });
     assert.equal(response.status, 413);
     await response.text();
+    assert.deepEqual(await snapshot(), before);
+  });
+
+  test('a body without Content-Length that goes on past every limit is cut off with 413, storing nothing', async () => {
+    const before = await snapshot();
+    const boundary = 'filefield-test-boundary';
+    const { hostname, port } = new URL(project.origin);
+    const status = await new Promise<number>((resolve, reject) => {
+      const outgoing = request({
+        host: hostname, port, path: '/upload/Document', method: 'POST',
+        headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, 'transfer-encoding': 'chunked', origin: project.origin },
+      }, (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+      });
+      outgoing.on('error', reject);
+      outgoing.write(`--${boundary}\r\nContent-Disposition: form-data; name="attachment"; filename="endless.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`);
+      const piece = Buffer.alloc(64 * 1024, 0x61);
+      let sent = 0;
+      const pump = (): void => {
+        // Stop once answered (or at 32 MiB, far past the 1.25 MiB the server allows this form).
+        while (!outgoing.destroyed && outgoing.writableNeedDrain === false && sent < 32 * 1024 * 1024) {
+          outgoing.write(piece);
+          sent += piece.byteLength;
+        }
+        if (sent < 32 * 1024 * 1024 && !outgoing.destroyed) outgoing.once('drain', pump);
+      };
+      pump();
+    });
+    assert.equal(status, 413);
     assert.deepEqual(await snapshot(), before);
   });
 

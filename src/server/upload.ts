@@ -100,10 +100,9 @@ export async function receiveUpload(request: IncomingMessage, model: ModelClass,
   const refuse = (refusal: UploadRefused, closeConnection = false): UploadOutcome =>
     ({ ok: false, status: refusal.status, message: refusal.message, values, closeConnection });
 
+  const bodyTooLargeRefusal = new UploadRefused(413, `The upload is too large; the limit is ${formatBytes(options.fileSizeLimit)} per file.`);
   const declaredLength = Number(request.headers['content-length'] ?? NaN);
-  if (declaredLength > bodyLimit) {
-    return refuse(new UploadRefused(413, `The upload is too large; the limit is ${formatBytes(options.fileSizeLimit)} per file.`), true);
-  }
+  if (declaredLength > bodyLimit) return refuse(bodyTooLargeRefusal, true);
 
   let parser: busboy.Busboy;
   try {
@@ -124,7 +123,7 @@ export async function receiveUpload(request: IncomingMessage, model: ModelClass,
       },
     });
   } catch {
-    return refuse(new UploadRefused(400, 'The upload must be sent as multipart/form-data.'));
+    return refuse(new UploadRefused(400, 'The upload must be sent as multipart/form-data.'), true);
   }
 
   const instance = new model();
@@ -223,7 +222,7 @@ export async function receiveUpload(request: IncomingMessage, model: ModelClass,
     received += chunk.byteLength;
     if (received > bodyLimit && !bodyTooLarge) {
       bodyTooLarge = true;
-      fail(tooLarge('upload', options.fileSizeLimit));
+      fail(bodyTooLargeRefusal);
       request.unpipe(parser);
       parser.destroy(new Error('The upload is too large.'));
     }
