@@ -154,6 +154,40 @@ export class UploadJournal {
     return logs;
   }
 
+  /**
+   * The names that saves still in progress, in live processes (this one included), asked for or stored.
+   * A dead save's entry may name one of these files (the dead save asked for the name, and got another
+   * as a live save took it first): such a file is the live save's, not an orphan.
+   */
+  async namesInProgress(): Promise<Set<string>> {
+    const names = new Set<string>();
+    let files: string[];
+    try {
+      files = await readdir(this.folder);
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') return names;
+      throw error;
+    }
+    for (const name of files) {
+      const file = join(this.folder, name);
+      if (!name.endsWith(LOG_SUFFIX)) continue;
+      const pid = pidOfLog(name);
+      if (file !== this.logFile && pid !== process.pid && !processIsAlive(pid)) continue;
+      let text: string;
+      try {
+        text = await readFile(file, 'utf8');
+      } catch (error) {
+        if (errorCode(error) === 'ENOENT') continue;
+        throw error;
+      }
+      for (const entry of openEntries(text)) {
+        names.add(entry.requestedName);
+        if (entry.storedName !== undefined) names.add(entry.storedName);
+      }
+    }
+    return names;
+  }
+
   /** Deletes what dead processes stored and no row refers to, then drops their logs. */
   async sweep(resolver: OrphanResolver): Promise<number> {
     let removed = 0;

@@ -1,8 +1,12 @@
 /**
  * A lock file held around each read-modify-write of the database, so that writers in several processes
  * take turns. Created with O_EXCL; one left behind by a dead process (its pid is gone) is taken over.
+ *
+ * Only a lock seen to belong to a dead process is ever removed by another process, and processes doing so
+ * take turns through a second lock file (`<lock>.break`): without it, one could remove the lock that another
+ * has just created after removing the dead one, and both would write at once.
  */
-import { open, readFile, unlink } from 'node:fs/promises';
+import { open, readFile, stat, unlink } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorCode } from '../errors.ts';
 
@@ -19,13 +23,61 @@ function processIsAlive(pid: number): boolean {
   }
 }
 
-async function holderIsGone(lockFile: string): Promise<boolean> {
+/**
+ * An empty lock file is one being written right now, unless it is this old: then its writer died between
+ * creating it and writing its pid.
+ */
+const EMPTY_LOCK_STALE_MS = 10_000;
+/** A breaker holds `<lock>.break` for two file operations; one this old was left by a breaker that died. */
+const BREAKER_STALE_MS = 10_000;
+
+async function ageOf(file: string): Promise<number | undefined> {
   try {
-    const pid = Number((await readFile(lockFile, 'utf8')).trim());
-    // An empty file is a lock being written right now, not an abandoned one.
-    return Number.isInteger(pid) && pid > 0 && !processIsAlive(pid);
+    return Date.now() - (await stat(file)).mtimeMs;
   } catch (error) {
-    return errorCode(error) === 'ENOENT';
+    if (errorCode(error) === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+/** 'missing' when there is no lock file (released meanwhile), 'abandoned' when its holder is dead. */
+async function holderState(lockFile: string): Promise<'held' | 'abandoned' | 'missing'> {
+  let text: string;
+  try {
+    text = (await readFile(lockFile, 'utf8')).trim();
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return 'missing';
+    throw error;
+  }
+  if (text === '') {
+    const age = await ageOf(lockFile);
+    if (age === undefined) return 'missing';
+    return age > EMPTY_LOCK_STALE_MS ? 'abandoned' : 'held';
+  }
+  const pid = Number(text);
+  return Number.isInteger(pid) && pid > 0 && !processIsAlive(pid) ? 'abandoned' : 'held';
+}
+
+/**
+ * Removes the lock if it is (still) abandoned, taking turns with other breakers. While a breaker holds
+ * `<lock>.break`, the abandoned lock file it looks at can only be removed by itself (its holder is dead), so
+ * no live lock can take its place between the check and the removal. False when another breaker is at it.
+ */
+async function breakAbandonedLock(lockFile: string): Promise<boolean> {
+  const breaker = `${lockFile}.break`;
+  try {
+    await (await open(breaker, 'wx', 0o600)).close();
+  } catch (error) {
+    if (errorCode(error) !== 'EEXIST') throw error;
+    const age = await ageOf(breaker);
+    if (age !== undefined && age > BREAKER_STALE_MS) await unlink(breaker).catch(() => undefined);
+    return false;
+  }
+  try {
+    if ((await holderState(lockFile)) === 'abandoned') await unlink(lockFile).catch(() => undefined);
+    return true;
+  } finally {
+    await unlink(breaker).catch(() => undefined);
   }
 }
 
@@ -53,18 +105,28 @@ export class FileLock {
   private async acquire(): Promise<void> {
     const started = Date.now();
     for (let wait = RETRY_MIN_MS; ; wait = Math.min(wait * 2, RETRY_MAX_MS)) {
+      let handle;
       try {
-        const handle = await open(this.lockFile, 'wx', 0o600);
-        await handle.writeFile(String(process.pid));
-        await handle.close();
-        return;
+        handle = await open(this.lockFile, 'wx', 0o600);
       } catch (error) {
         if (errorCode(error) !== 'EEXIST') throw error;
       }
-      if (await holderIsGone(this.lockFile)) {
-        await unlink(this.lockFile).catch(() => undefined);
-        continue;
+      if (handle) {
+        try {
+          await handle.writeFile(String(process.pid));
+          await handle.close();
+        } catch (error) {
+          // Not left behind empty (which others would wait on): the lock was never ours to hold.
+          await handle.close().catch(() => undefined);
+          await unlink(this.lockFile).catch(() => undefined);
+          throw error;
+        }
+        return;
       }
+      const state = await holderState(this.lockFile);
+      // Released since we tried: try again at once (never remove a lock not seen to be abandoned).
+      if (state === 'missing') continue;
+      if (state === 'abandoned' && (await breakAbandonedLock(this.lockFile))) continue;
       if (Date.now() - started > GIVE_UP_MS) {
         throw new Error(`The database is locked by another process (${this.lockFile}); gave up after ${GIVE_UP_MS / 1000} s.`);
       }

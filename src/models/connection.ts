@@ -30,12 +30,13 @@ function open(file: string): Connection {
   return {
     database,
     journal,
-    sweepAbandonedUploads: () =>
-      journal.sweep({
-        async isReferenced(entry, name) {
-          const rows = (await database.read()).tables[entry.model] ?? [];
-          return rows.some((row) => (row[entry.field] as { name?: unknown } | null)?.name === name);
-        },
+    sweepAbandonedUploads: () => {
+      async function isReferenced(entry: JournalEntry, name: string): Promise<boolean> {
+        const rows = (await database.read()).tables[entry.model] ?? [];
+        return rows.some((row) => (row[entry.field] as { name?: unknown } | null)?.name === name);
+      }
+      return journal.sweep({
+        isReferenced,
         async deleteOrphan(entry, name, createdAfter) {
           const field = fieldOf(entry);
           if (!field) return false; // a model this process has not loaded: leave it for one that has
@@ -43,10 +44,15 @@ function open(file: string): Connection {
           if (!(await storage.exists(name))) return true;
           // Only the name asked for is known: delete it only if it appeared after the dead save began.
           if (createdAfter > 0 && (await storage.getCreatedTime(name)).getTime() < createdAfter - 1000) return true;
+          // The file exists, so a live save that stored it has its entry open until its row is written: look
+          // in that order (entries, then rows), or the file may be one whose row is being written right now.
+          // Such a file is kept, and so is the dead entry, to be settled once that save is done.
+          if ((await journal.namesInProgress()).has(name) || (await isReferenced(entry, name))) return false;
           await storage.delete(name);
           return true;
         },
-      }),
+      });
+    },
   };
 }
 
