@@ -1,0 +1,174 @@
+/**
+ * `filefield check`: proves that every storage of the settings works end to end, by writing a small probe
+ * file, reading it back and deleting it, and says in plain words what fails (missing credentials, an
+ * unreachable endpoint, a missing bucket, a skewed clock…) for each alias.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Command } from 'commander';
+import type { Storage } from '../storage/Storage.ts';
+
+export interface CheckStep {
+  step: string;
+  ok: boolean;
+  detail?: string;
+  /** Not tried, because an earlier step failed (ok is false: it was not shown to work). */
+  skipped?: boolean;
+}
+
+export interface StorageCheck {
+  alias: string;
+  ok: boolean;
+  steps: CheckStep[];
+}
+
+export interface CheckOptions {
+  settingsFile?: string;
+  /** The longest a single step may take, in milliseconds (default 60 s). */
+  stepTimeoutMs?: number;
+}
+
+const PROBE_PREFIX = '.filefield-check-';
+const DEFAULT_STEP_TIMEOUT_MS = 60_000;
+
+/** What the storage APIs' errors mean, without the storage's name (the report is grouped by alias already). */
+function describeFailure(error: unknown): string {
+  if (typeof error !== 'object' || error === null) return String(error);
+  const { reason, code, message } = error as { reason?: unknown; code?: unknown; message?: unknown };
+  // The remote storages' errors carry the cause in plain words apart from the storage and operation.
+  if (typeof reason === 'string' && typeof code === 'string') return `${reason} (${code})`;
+  const text = typeof message === 'string' ? message : String(error);
+  switch (code) {
+    case 'EACCES':
+    case 'EPERM':
+      return `permission denied: ${text}`;
+    case 'ENOSPC':
+      return `the disk is full: ${text}`;
+    case 'EROFS':
+      return `the filesystem is read-only: ${text}`;
+    default:
+      return text;
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, milliseconds: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no result within ${Math.round(milliseconds / 1000)} s`)), milliseconds);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function plural(count: number, word: string): string {
+  return `${count} ${word}${count === 1 ? '' : 's'}`;
+}
+
+/** Runs the probe on one storage; never throws, every failure becomes a failed step. */
+async function checkStorage(alias: string, open: () => Storage, timeoutMs: number): Promise<StorageCheck> {
+  const steps: CheckStep[] = [];
+  const run = async <T>(step: string, action: () => Promise<T>, describe: (value: T) => string): Promise<T | undefined> => {
+    try {
+      const value = await withTimeout(action(), timeoutMs);
+      steps.push({ step, ok: true, detail: describe(value) });
+      return value;
+    } catch (error) {
+      steps.push({ step, ok: false, detail: describeFailure(error) });
+      return undefined;
+    }
+  };
+  const skip = (step: string, because: string) => steps.push({ step, ok: false, skipped: true, detail: `not tried: ${because}` });
+  const finish = (): StorageCheck => ({ alias, ok: steps.every((step) => step.ok), steps });
+
+  const storage = await run('open', async () => open(), (opened) => `${opened.constructor.name}${opened.describe() ? ' ' + opened.describe() : ''}`);
+  if (!storage) {
+    for (const step of ['write', 'read back', 'delete']) skip(step, 'the storage could not be opened');
+    return finish();
+  }
+
+  const expected = Buffer.from(`filefield check ${new Date().toISOString()} ${randomBytes(8).toString('hex')}\n`);
+  const probeName = `${PROBE_PREFIX}${randomBytes(6).toString('hex')}`;
+  const stored = await run('write', () => storage.save(probeName, expected), (name) => `wrote '${name}' (${expected.byteLength} bytes)`);
+  if (stored === undefined) {
+    for (const step of ['read back', 'delete']) skip(step, 'nothing was written');
+    return finish();
+  }
+
+  await run(
+    'read back',
+    async () => {
+      const file = await storage.open(stored);
+      try {
+        const bytes = Buffer.from(await file.read());
+        if (!bytes.equals(expected)) {
+          throw new Error(`read ${bytes.byteLength} bytes that differ from the ${expected.byteLength} written`);
+        }
+        return bytes.byteLength;
+      } finally {
+        await file.close();
+      }
+    },
+    (length) => `${length} bytes, identical`,
+  );
+
+  // Deleted even when the read failed, so the check leaves nothing behind.
+  await run(
+    'delete',
+    async () => {
+      await storage.delete(stored);
+      if (await storage.exists(stored)) throw new Error(`'${stored}' is still there after delete()`);
+    },
+    () => 'deleted, and gone',
+  );
+  return finish();
+}
+
+/** Loads the settings and checks every storage of STORAGES (in parallel; results in the settings' order). */
+export async function checkStorages(options: CheckOptions = {}): Promise<StorageCheck[]> {
+  // Loaded here, not at the top, so that registering the command costs nothing for the other commands.
+  const [{ loadSettings }, { storages }] = await Promise.all([import('../conf/load.ts'), import('../storage/handler.ts')]);
+  const settings = await loadSettings({ file: options.settingsFile });
+  const timeoutMs = options.stepTimeoutMs ?? DEFAULT_STEP_TIMEOUT_MS;
+  return Promise.all(Object.keys(settings.STORAGES).map((alias) => checkStorage(alias, () => storages.get(alias), timeoutMs)));
+}
+
+/** The report as the command prints it. */
+export function formatCheckReport(results: readonly StorageCheck[], settingsFile?: string): string {
+  const lines: string[] = [];
+  if (settingsFile) lines.push(`Settings: ${settingsFile}`, '');
+  const stepWidth = Math.max(...results.flatMap((result) => result.steps.map((step) => step.step.length)), 0);
+  for (const result of results) {
+    lines.push(`${result.alias}: ${result.ok ? 'ok' : 'FAILED'}`);
+    for (const step of result.steps) {
+      const mark = step.ok ? 'ok  ' : step.skipped ? '--  ' : 'FAIL';
+      lines.push(`  ${mark} ${step.step.padEnd(stepWidth)}${step.detail ? `  ${step.detail}` : ''}`);
+    }
+    lines.push('');
+  }
+  const failed = results.filter((result) => !result.ok).length;
+  lines.push(
+    results.length === 0
+      ? 'No storages are configured (STORAGES is empty).'
+      : failed === 0
+        ? `All ${plural(results.length, 'storage')} work.`
+        : `${failed} of ${plural(results.length, 'storage')} failed.`,
+  );
+  return lines.join('\n') + '\n';
+}
+
+/** Adds `check [--settings FILE]` to the CLI; it sets process.exitCode to 1 when any storage fails. */
+export function registerCheckCommand(program: Command, output: (text: string) => void = (text) => process.stdout.write(text)): Command {
+  return program
+    .command('check')
+    .description('Check every storage of STORAGES: write a probe file, read it back and delete it')
+    .option('--settings <file>', 'the settings file (default: FILEFIELD_SETTINGS, ./filefield.config.*, or the example project)')
+    .action(async (options: { settings?: string }) => {
+      try {
+        const { findSettingsFile } = await import('../conf/load.ts');
+        const results = await checkStorages({ settingsFile: options.settings });
+        output(formatCheckReport(results, findSettingsFile({ file: options.settings }).file));
+        if (results.some((result) => !result.ok)) process.exitCode = 1;
+      } catch (error) {
+        output(`filefield check: ${describeFailure(error)}\n`);
+        process.exitCode = 1;
+      }
+    });
+}
