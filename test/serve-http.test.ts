@@ -270,6 +270,30 @@ describe('uploads', () => {
     assert.deepEqual(await snapshot(), before);
   });
 
+  test('a client that goes away in the middle of a file leaves nothing behind, and the server carries on', async () => {
+    const before = await snapshot();
+    const boundary = 'filefield-test-boundary';
+    const { hostname, port } = new URL(project.origin);
+    const outgoing = request({
+      host: hostname, port, path: '/upload/Profile', method: 'POST',
+      headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': String(200_000), origin: project.origin },
+    });
+    outgoing.on('error', () => undefined); // the abort below is the point
+    outgoing.write(`--${boundary}\r\nContent-Disposition: form-data; name="picture"; filename="half.png"\r\nContent-Type: image/png\r\n\r\n`);
+    outgoing.write(imageBytes);
+    outgoing.write(Buffer.alloc(50_000));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    outgoing.destroy();
+    // The server cleans up when it notices; give it a moment, then nothing may remain (no temporary file either).
+    for (let waited = 0; waited < 3000 && JSON.stringify(await snapshot()) !== JSON.stringify(before); waited += 50) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.deepEqual(await snapshot(), before);
+    const page = await get('/');
+    assert.equal(page.status, 200);
+    await page.text();
+  });
+
   test('a fake image (HTML named .png) gets 400, the page shows why, and nothing is stored', async () => {
     const before = await snapshot();
     const response = await upload(project, 'Profile', { name: 'Mallory <script>', picture: { bytes: bytesOf('html-posing.png'), filename: 'html-posing.png' } });

@@ -81,8 +81,6 @@ function refusalOf(error: unknown): UploadRefused | null {
   if (error instanceof FileTooLarge) return new UploadRefused(413, error.message);
   if (error instanceof ValidationError) return new UploadRefused(400, error.message);
   if (error instanceof SuspiciousOperation) return new UploadRefused(400, 'The file name is not acceptable.');
-  // A value of the wrong kind for a field (a word in a number field) is the user's to fix.
-  if (error instanceof TypeError) return new UploadRefused(400, error.message);
   return null;
 }
 
@@ -155,14 +153,24 @@ export async function receiveUpload(request: IncomingMessage, model: ModelClass,
       if (!valueFields.has(name)) throw new UploadRefused(400, `${model.name} has no field '${name}'.`);
       if (info.valueTruncated) throw new UploadRefused(400, `${name}: The value is too long.`);
       values[name] = value;
-      instance.setFieldValue(name, value);
+      try {
+        instance.setFieldValue(name, value);
+      } catch (error) {
+        // A value of the wrong kind for its field (a word in a number field) is the user's to fix.
+        if (error instanceof TypeError) throw new UploadRefused(400, error.message);
+        throw error;
+      }
     });
   });
 
   parser.on('file', (name, stream: Readable, info) => {
     let limited: ByteLimit | null = null;
+    let streamError: Error | null = null;
     // busboy fails the part's stream when the body breaks off; the save reading it must fail too.
-    stream.on('error', (error) => limited?.destroy(error));
+    stream.on('error', (error) => {
+      streamError = error;
+      limited?.destroy(error);
+    });
     const drain = (): void => {
       stream.resume(); // discard the rest of the part so that busboy moves on
     };
@@ -184,7 +192,10 @@ export async function receiveUpload(request: IncomingMessage, model: ModelClass,
       return;
     }
     const fileName = clientFileName(info.filename);
+    const brokenOff = (): UploadRefused => new UploadRefused(400, `${name}: The upload broke off: ${sentence(streamError!.message)}`);
     enqueue(async () => {
+      // A stream that failed before its turn would never end: piping it would wait for ever.
+      if (streamError) throw brokenOff();
       limited = new ByteLimit(options.fileSizeLimit, name);
       // Only pipe: destroying busboy's own stream would keep it from ever finishing.
       stream.pipe(limited);
@@ -193,6 +204,9 @@ export async function receiveUpload(request: IncomingMessage, model: ModelClass,
         const fieldFile = (instance as unknown as Record<string, FieldFile>)[name]!;
         await fieldFile.save(fileName, new File(limited, fileName), { save: false });
         stored.push(fieldFile);
+      } catch (error) {
+        // The client's request failing mid-file is the client's problem, not a server error.
+        throw streamError && !(error instanceof UploadRefused) ? brokenOff() : error;
       } finally {
         stream.unpipe(limited);
         limited.destroy();
@@ -212,7 +226,7 @@ export async function receiveUpload(request: IncomingMessage, model: ModelClass,
   const parsed = new Promise<void>((resolve) => {
     parser.once('close', resolve);
     parser.once('error', (error) => {
-      fail(new UploadRefused(400, `The form data could not be read: ${(error as Error).message}.`));
+      fail(new UploadRefused(400, `The form data could not be read: ${sentence((error as Error).message)}`));
       resolve();
     });
   });
@@ -252,6 +266,11 @@ export async function receiveUpload(request: IncomingMessage, model: ModelClass,
     return refuse(refusedAtSave);
   }
   return { ok: true, instance };
+}
+
+/** busboy's messages end with or without a full stop; ours always end with exactly one. */
+function sentence(message: string): string {
+  return message.endsWith('.') ? message : `${message}.`;
 }
 
 async function deleteStored(stored: readonly FieldFile[]): Promise<void> {
