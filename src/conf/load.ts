@@ -50,17 +50,34 @@ export function findSettingsFile(options: LoadOptions = {}): { file: string; sou
 
 let typeScriptLoaderRegistered = false;
 
-/** Imports a module that may be TypeScript, registering tsx's loader when the runtime cannot do it alone. */
+/**
+ * A TypeScript module in a folder whose package.json does not say `"type": "module"` is compiled to
+ * CommonJS; its exports then arrive wrapped as `default` with an `__esModule` mark. Unwrap them.
+ */
+function unwrapCommonJs(module: Record<string, unknown>): Record<string, unknown> {
+  const inner = module.default as Record<string, unknown> | undefined;
+  return inner !== null && typeof inner === 'object' && inner.__esModule === true ? inner : module;
+}
+
+/** Imports a module that may be TypeScript, whatever the runtime and the module type of its folder. */
 export async function importModule(file: string): Promise<Record<string, unknown>> {
   const url = pathToFileURL(file).href;
   try {
-    return await import(url);
+    return unwrapCommonJs(await import(url));
   } catch (error) {
-    if (errorCode(error) !== 'ERR_UNKNOWN_FILE_EXTENSION' || typeScriptLoaderRegistered) throw error;
-    const { register } = await import('tsx/esm/api');
-    register();
-    typeScriptLoaderRegistered = true;
-    return await import(url);
+    const code = errorCode(error);
+    if (code === 'ERR_UNKNOWN_FILE_EXTENSION' && !typeScriptLoaderRegistered) {
+      const { register } = await import('tsx/esm/api');
+      register();
+      typeScriptLoaderRegistered = true;
+      return unwrapCommonJs(await import(url));
+    }
+    if (code === 'ERR_REQUIRE_CYCLE_MODULE') {
+      // Node cannot require() an ES module from the graph being loaded; tsx can load it on its own.
+      const { tsImport } = await import('tsx/esm/api');
+      return unwrapCommonJs(await tsImport(url, import.meta.url));
+    }
+    throw error;
   }
 }
 
