@@ -1,7 +1,7 @@
 /**
  * Sending a File's bytes to one key: a single PUT when the content fits in one part, else a multipart
- * upload through lib-storage's Upload fed by a stream over content.chunks(). Memory stays at about
- * (queueSize + 1) parts whatever the file's size.
+ * upload through lib-storage's Upload fed by a stream over content.chunks(). Memory stays at a few parts
+ * (the ones in flight, the one being filled) whatever the file's size.
  *
  * A failure of the source (a FileTooLarge from the size limit, a broken stream) is rethrown as it was, so that
  * callers can tell it from a failure of the server. A failed multipart upload is aborted, so no object and no
