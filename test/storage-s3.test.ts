@@ -392,6 +392,30 @@ describe('S3Storage: keys and objects', () => {
     assert.equal((await readStored(storage, name)).toString(), 'small winner');
   });
 
+  test('a streamed multipart upload whose name was taken meanwhile fails clearly instead of overwriting', async () => {
+    const storage = Object.assign(new S3Storage(s3Options({ multipartChunkSize: 5 * MiB })), { alias: 'default' });
+    const name = `${randomFolder()}/raced-stream.bin`;
+    let checks = 0;
+    const racing = Object.assign(Object.create(storage) as S3Storage, {
+      async isNameAvailable(candidate: string): Promise<boolean> {
+        if (checks++ === 0) {
+          await storage.save(candidate, new ContentFile('small winner'));
+          return true;
+        }
+        return storage.isNameAvailable(candidate);
+      },
+    });
+    const stream = Readable.from([Buffer.alloc(3 * MiB, 1), Buffer.alloc(3 * MiB, 2)]);
+    await rejectsWith(racing.save(name, new File(stream)), (error) => {
+      assert.equal(
+        error.message,
+        `S3 storage 'default': save of '${name}' failed: another save took the name while this upload ran, and the content `
+          + '(a stream) cannot be read again to store it under another name (PreconditionFailed)',
+      );
+    });
+    assert.equal((await readStored(storage, name)).toString(), 'small winner');
+  });
+
   test('on a server that ignores If-None-Match, a taken name still gets a suffix (the check before the write)', async () => {
     const storage = new S3Storage(s3Options({}, plainServer));
     const folder = randomFolder();

@@ -83,7 +83,7 @@ export function isPreconditionFailed(error: unknown): boolean {
 
 /** A concurrent conditional write to the same key (AWS answers 409 and asks for a retry). */
 export function isConditionalConflict(error: unknown): boolean {
-  return shapeOf(error).name === 'ConditionalRequestConflict' || (httpStatusOf(error) === 409 && shapeOf(error).name !== 'BucketAlreadyExists');
+  return shapeOf(error).name === 'ConditionalRequestConflict';
 }
 
 function fromCode(code: string, context: S3ErrorContext): string | undefined {

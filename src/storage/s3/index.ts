@@ -32,6 +32,8 @@ export type { S3ObjectParameters, S3StorageOptions } from './options.ts';
 
 /** S3 allows at most this many parts in one multipart upload. */
 const MAX_PARTS = 10_000;
+/** Names tried by one save before giving up (a server that refuses every conditional write must not loop us). */
+const MAX_NAME_ATTEMPTS = 20;
 
 export class S3Storage extends Storage {
   /** The options after defaults and environment variables were applied. */
@@ -88,7 +90,7 @@ export class S3Storage extends Storage {
     const guard = new SourceGuard();
     let prepared = await prepareContent(content, partSize, guard);
     let currentName = name;
-    for (;;) {
+    for (let attempt = 1; ; attempt++) {
       const parameters = this.uploadParameters(currentName, contentType);
       try {
         if (prepared.kind === 'whole') await putWhole(client, parameters, prepared.body);
@@ -98,6 +100,11 @@ export class S3Storage extends Storage {
         if (guard.failed) throw guard.error;
         const nameTaken = isPreconditionFailed(error) || isConditionalConflict(error);
         if (this.settings.fileOverwrite || !nameTaken) throw this.failure('save', currentName, error);
+        if (attempt === MAX_NAME_ATTEMPTS) {
+          throw this.failure('save', name, error, {
+            reason: `the server refused to create each of ${MAX_NAME_ATTEMPTS} free names in turn; does it support conditional writes?`,
+          });
+        }
         if (prepared.kind === 'stream') {
           if (!content.seekable) {
             throw this.failure('save', currentName, error, {
