@@ -15,6 +15,8 @@ const WAIT_MS = 15_000;
 const PROMPT = /filefield(?: \(sandbox\))?> $/;
 const CONTINUATION_PROMPT = /\.\.\. $/;
 const STORED_NAME = '(profile_pics/[0-9a-f-]{36}\\.png)';
+/** The spinner's frames (a slow first save shows it); the terminal erases them, the raw text keeps them. */
+const SPINNER = /[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] waiting for the promise… \(Ctrl\+C stops waiting\)/g;
 
 /** Removes terminal control sequences (colors, cursor moves, line clears) and carriage returns. */
 function plain(text: string): string {
@@ -73,7 +75,7 @@ class Session {
     // The line itself is echoed first; the answer follows it.
     const echoed = shown.indexOf(line);
     const answer = echoed === -1 ? shown : shown.slice(echoed + line.length);
-    return answer.replace(prompt, '').trim();
+    return answer.replace(SPINNER, '').replace(prompt, '').trim();
   }
 
   async exit(): Promise<number> {

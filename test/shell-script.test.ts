@@ -214,3 +214,29 @@ test('a settings file that does not exist is an error with status 1', async () =
   assert.match(run.stderr, /missing\.config\.ts does not exist/);
   assert.equal(run.code, 1);
 });
+
+test('--sandbox: the copies are deleted when the script is ended by SIGTERM', async () => {
+  const env = { ...process.env };
+  delete env.FILEFIELD_SETTINGS;
+  const child = spawn(process.execPath, [CLI, 'shell', '--sandbox', '-c', 'console.log(settings.MEDIA_ROOT)\nawait new Promise((resolve) => setTimeout(resolve, 60_000))'], {
+    cwd: workDir(),
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const closed = new Promise<NodeJS.Signals | number | null>((resolve) => child.on('close', (code, signal) => resolve(code ?? signal)));
+  let stdout = '';
+  const mediaRoot = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no output in 30 s: ${stdout}`)), 30_000);
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+      if (stdout.includes('\n')) {
+        clearTimeout(timer);
+        resolve(stdout.split('\n')[0]!);
+      }
+    });
+  });
+  assert.equal(existsSync(mediaRoot), true);
+  child.kill('SIGTERM');
+  assert.equal(await closed, 128 + 15);
+  assert.equal(existsSync(mediaRoot), false);
+});

@@ -44,9 +44,12 @@ export async function runShell(options: ShellOptions = {}): Promise<number> {
   let sandbox: Sandbox | undefined;
   try {
     const found = findSettingsFile({ file: options.settingsFile });
+    const script = options.command !== undefined
+      ? { lines: options.command.split(/\r?\n/), name: '-c' }
+      : process.stdin.isTTY ? undefined : { lines: standardInputLines(), name: 'stdin' };
     try {
       await loadSettings({ file: options.settingsFile });
-      if (options.sandbox) sandbox = await enterSandbox();
+      if (options.sandbox) sandbox = await enterSandbox({ signals: script ? ['SIGTERM', 'SIGHUP', 'SIGINT'] : ['SIGTERM', 'SIGHUP'] });
     } catch (error) {
       process.stderr.write(`filefield shell: ${(error as Error).message}\n`);
       return 1;
@@ -54,9 +57,6 @@ export async function runShell(options: ShellOptions = {}): Promise<number> {
     const preloads = imports ? await collectPreloads({ settingsFile: found.file }) : NOTHING_PRELOADED;
     installPreloads(globalThis, preloads);
 
-    const script = options.command !== undefined
-      ? { lines: options.command.split(/\r?\n/), name: '-c' }
-      : process.stdin.isTTY ? undefined : { lines: standardInputLines(), name: 'stdin' };
     if (script) {
       for (const notice of preloads.notices) process.stderr.write(`filefield shell: ${notice}\n`);
       const { runScript } = await import('./script.ts');

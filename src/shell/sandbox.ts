@@ -3,6 +3,7 @@
  * folder, deleted when the shell ends, so trying things out never touches the project's files.
  */
 import { randomBytes } from 'node:crypto';
+import { constants as osConstants } from 'node:os';
 import { constants, existsSync, readFileSync, rmSync } from 'node:fs';
 import { cp, mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,8 +16,16 @@ export interface Sandbox {
   directory: string;
   /** What the sandbox could not copy and replaced, for the banner. */
   notices: string[];
-  /** Deletes the copies (also done when the process exits, however it exits). */
+  /** Deletes the copies (also done when the process exits, or is ended by one of the signals given). */
   dispose(): void;
+}
+
+export interface SandboxOptions {
+  /**
+   * Signals that end the process with the copies deleted. A signal's default action skips 'exit'
+   * handlers; SIGINT is for scripts only, since the prompt handles Ctrl+C itself.
+   */
+  signals?: NodeJS.Signals[];
 }
 
 /** Copies a folder (cheaply where the file system can share blocks), or makes an empty one. */
@@ -63,10 +72,20 @@ async function sandboxedStorages(directory: string, notices: string[]): Promise<
 }
 
 /** Copies the media and the database, then points the settings at the copies (keeping the rest). */
-export async function enterSandbox(): Promise<Sandbox> {
+export async function enterSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   const directory = await mkdtemp(join(tmpdir(), 'filefield-sandbox-'));
-  const dispose = (): void => rmSync(directory, { recursive: true, force: true });
+  const signals = options.signals ?? ['SIGTERM', 'SIGHUP'];
+  const onSignal = (signal: NodeJS.Signals): void => {
+    dispose();
+    process.exit(128 + (osConstants.signals[signal] ?? 0));
+  };
+  const dispose = (): void => {
+    process.removeListener('exit', dispose);
+    for (const signal of signals) process.removeListener(signal, onSignal);
+    rmSync(directory, { recursive: true, force: true });
+  };
   process.once('exit', dispose);
+  for (const signal of signals) process.once(signal, onSignal);
   try {
     const mediaCopy = join(directory, 'media');
     await copyFolder(settings.MEDIA_ROOT, mediaCopy);
@@ -80,14 +99,7 @@ export async function enterSandbox(): Promise<Sandbox> {
       { ...kept, MODELS: [...kept.MODELS], MEDIA_ROOT: mediaCopy, DATABASE: databaseCopy, STORAGES: storagesCopy, SECRET_KEY: secretKeyForSandbox() },
       { baseDir: settings.BASE_DIR },
     );
-    return {
-      directory,
-      notices,
-      dispose() {
-        process.removeListener('exit', dispose);
-        dispose();
-      },
-    };
+    return { directory, notices, dispose };
   } catch (error) {
     dispose();
     throw error;
