@@ -2,7 +2,6 @@
  * The content type of stored bytes, sniffed from the bytes themselves (never from the name or what a
  * client claimed), so a server can send it without being tricked into rendering HTML.
  */
-import { fileTypeFromBuffer } from 'file-type';
 import type { File } from './File.ts';
 
 /** file-type's signatures fit in this many bytes. */
@@ -26,6 +25,8 @@ function looksLikeText(head: Uint8Array): boolean {
 export async function sniffContentType(file: File): Promise<string> {
   const head = await file.peekStart(SNIFF_BYTES);
   if (head.byteLength === 0) return OCTET_STREAM;
+  // Imported on first use: file-type is slow to load, and most commands (a shell, a script) never sniff.
+  const { fileTypeFromBuffer } = await import('file-type');
   const detected = await fileTypeFromBuffer(head);
   if (detected) return detected.mime;
   return looksLikeText(head) ? PLAIN_TEXT : OCTET_STREAM;

@@ -4,10 +4,32 @@
  * A name or a client-sent content type is whatever the uploader chose, so neither is consulted. Only the
  * start of the content is read (the header holds the dimensions), so inspecting a huge upload stays cheap.
  */
-import { fileTypeFromBuffer } from 'file-type';
-import { imageSize } from 'image-size';
-import { SVG } from 'image-size/types/svg';
 import { ValidationError } from '../errors.ts';
+
+/**
+ * The parsers, imported on the first inspection: together they are most of the library's import time,
+ * which every start of the CLI (a shell, a script) would otherwise pay before doing anything.
+ */
+interface Parsers {
+  fileTypeFromBuffer: typeof import('file-type').fileTypeFromBuffer;
+  imageSize: typeof import('image-size').imageSize;
+  SVG: typeof import('image-size/types/svg').SVG;
+}
+let parsers: Parsers | undefined;
+
+async function loadParsers(): Promise<Parsers> {
+  if (!parsers) {
+    const [fileType, imageSizeModule, svg] = await Promise.all([import('file-type'), import('image-size'), import('image-size/types/svg')]);
+    parsers = { fileTypeFromBuffer: fileType.fileTypeFromBuffer, imageSize: imageSizeModule.imageSize, SVG: svg.SVG };
+  }
+  return parsers;
+}
+
+/** The parsers, once inspectImage() has loaded them (everything below runs after it did). */
+function loadedParsers(): Parsers {
+  if (!parsers) throw new Error('The image parsers are not loaded yet.');
+  return parsers;
+}
 
 export interface ImageInfo {
   /** 'png' | 'jpg' | 'gif' | 'webp' | 'bmp' | 'tif' | 'avif' | 'ico' | 'svg' */
@@ -126,7 +148,7 @@ export async function inspectImage(
   const allowedFormats = normalizeAllowedFormats(options.allowedFormats ?? DEFAULT_IMAGE_FORMATS);
   const allowedForMessages = allowSvg ? [...allowedFormats, 'svg'] : allowedFormats;
 
-  const head = await readStandalonePrefix(readPrefix, FIRST_READ_BYTES);
+  const [head] = await Promise.all([readStandalonePrefix(readPrefix, FIRST_READ_BYTES), loadParsers()]);
   if (head.length === 0) {
     throw refusal('is empty.', 'empty', { found: 'empty' });
   }
@@ -216,7 +238,7 @@ async function measureProgressively(
 
 async function detectBinaryType(head: Uint8Array): Promise<{ ext: string; mime: string } | undefined> {
   try {
-    return await fileTypeFromBuffer(head);
+    return await loadedParsers().fileTypeFromBuffer(head);
   } catch {
     // A parser error on hostile bytes means "not recognized", never a crash of the upload.
     return undefined;
@@ -258,7 +280,7 @@ function measureRaster(bytes: Uint8Array, raster: RasterFormat): Measurement {
   const failure = raster.sizeAtFixedOffset || jpegStructure === 'found' ? 'invalid' : 'needs-more-bytes';
   let size;
   try {
-    size = imageSize(bytes);
+    size = loadedParsers().imageSize(bytes);
   } catch {
     return failure;
   }
@@ -449,7 +471,7 @@ function measureSvg(bytes: Uint8Array): Measurement {
 function sizeFromSvgAttributes(startTag: string): { width: number; height: number } | undefined {
   // Only the root's start tag is given, so an <svg> inside a leading comment cannot be measured instead.
   try {
-    const size = SVG.calculate(new TextEncoder().encode(startTag));
+    const size = loadedParsers().SVG.calculate(new TextEncoder().encode(startTag));
     return hasPositiveDimensions(size) ? { width: size.width, height: size.height } : undefined;
   } catch {
     return undefined;
