@@ -84,15 +84,6 @@ function assertOperationError(error: unknown, operation: string, reasonPattern: 
   return true;
 }
 
-/** The sshd processes serving connections (children of the listener). */
-function connectionProcesses(sshd: SshdServer): number[] {
-  try {
-    return execFileSync('pgrep', ['-P', String(sshd.pid)], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number);
-  } catch {
-    return []; // pgrep exits with 1 when there is none
-  }
-}
-
 before(async () => {
   await configure({ BASE_DIR: settingsRoot, SECRET_KEY: 'sftp-test-secret-key-0123456789' });
 });
@@ -276,11 +267,11 @@ describe('SFTPStorage', () => {
 
   test('one connection serves every operation, and a dropped connection is reopened', async () => {
     const sshd = await server();
-    const before = new Set(connectionProcesses(sshd));
+    const before = new Set(sshd.connectionPids());
     const { storage } = await storageFor();
     await Promise.all(Array.from({ length: 8 }, (_, index) => storage.save(`many/${index}.txt`, new ContentFile(String(index)))));
     assert.deepEqual((await storage.listdir('many'))[1].sort(), ['0.txt', '1.txt', '2.txt', '3.txt', '4.txt', '5.txt', '6.txt', '7.txt']);
-    const ours = connectionProcesses(sshd).filter((pid) => !before.has(pid));
+    const ours = sshd.connectionPids().filter((pid) => !before.has(pid));
     assert.equal(ours.length, 1, `connections opened: ${ours.length}`);
 
     // The server side of the connection goes away (as after a server restart or an idle timeout).

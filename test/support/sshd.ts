@@ -4,7 +4,7 @@
  * temporary folder, so it needs no system setup and leaves nothing behind.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +27,8 @@ export interface SshdServer {
   root: string;
   /** The listening sshd's process id; each connection is served by a child of it. */
   pid: number;
+  /** The processes serving open connections (children of the listener that have not exited). */
+  connectionPids(): number[];
   stop(): Promise<void>;
 }
 
@@ -84,6 +86,24 @@ function configFor(folder: string, port: number): string {
     'LogLevel ERROR',
     '',
   ].join('\n');
+}
+
+/** Live children of `parent`, read from /proc (no procps needed). */
+function childrenOf(parent: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
+    } catch {
+      continue; // exited meanwhile
+    }
+    // "pid (command) state ppid …": the command may hold spaces and parentheses, so read after the last ')'.
+    const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(ppid) === parent && state !== 'Z') children.push(Number(entry));
+  }
+  return children;
 }
 
 function exitOf(child: ChildProcess): Promise<void> {
@@ -153,7 +173,12 @@ export async function startSshd(): Promise<SshdServer> {
     hostKeyFingerprint: fingerprintOf(`${hostKeyFile}.pub`),
     root,
     pid: child.pid!,
+    connectionPids: () => childrenOf(child.pid!),
     async stop() {
+      // Sessions of connections closed just now are still exiting: let the listener reap them first.
+      for (let waited = 0; waited < 2000 && childrenOf(child.pid!).length > 0; waited += 50) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
       child.kill('SIGTERM');
       await exitOf(child);
       rmSync(folder, { recursive: true, force: true });

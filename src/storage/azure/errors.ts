@@ -38,7 +38,8 @@ export function isNotFound(error: unknown): boolean {
 /** The blob was created by someone else first: the create-only condition failed. */
 export function isNameTaken(error: unknown): boolean {
   const { statusCode, code } = serviceFailureOf(error);
-  return code === 'BlobAlreadyExists' || code === 'ConditionNotMet' || statusCode === 409 || statusCode === 412;
+  // Other 409s (a container being deleted, a lease…) would fail again under any name: they are not clashes.
+  return code === 'BlobAlreadyExists' || code === 'ConditionNotMet' || statusCode === 412;
 }
 
 /** A commit whose blocks vanished: a concurrent writer committed the same name first (that discards them). */
@@ -58,7 +59,7 @@ function reasonFor(failure: ServiceFailure, context: AzureErrorContext, cause: u
   const tag = [code, status].filter(Boolean).join(', ');
   if (code === 'AuthenticationFailed' || code === 'AuthorizationFailure' || (statusCode === 403 && code === undefined)) {
     return {
-      reason: `the service rejected the credentials (${tag}): check accountKey, sasToken or connectionString for account of ${context.endpoint}.`,
+      reason: `the service rejected the credentials (${tag}): check accountKey, sasToken or connectionString (the account at ${context.endpoint}).`,
       code: 'EACCES',
     };
   }
