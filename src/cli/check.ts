@@ -148,7 +148,7 @@ export function formatCheckReport(results: readonly StorageCheck[], settingsFile
     results.length === 0
       ? 'No storages are configured (STORAGES is empty).'
       : failed === 0
-        ? `All ${plural(results.length, 'storage')} work.`
+        ? (results.length === 1 ? 'The storage works.' : `All ${results.length} storages work.`)
         : `${failed} of ${plural(results.length, 'storage')} failed.`,
   );
   return lines.join('\n') + '\n';

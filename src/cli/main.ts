@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
+import { registerCheckCommand } from './check.ts';
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -40,6 +41,9 @@ export function buildProgram(): Command {
       const { runServeCommand } = await import('../server/index.ts');
       process.exitCode = await runServeCommand({ settingsFile: options.settings, port: options.port, host: options.host });
     });
+
+  // check.ts loads its storages only when the command runs.
+  registerCheckCommand(program);
 
   return program;
 }
