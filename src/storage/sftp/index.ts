@@ -152,7 +152,7 @@ export class SFTPStorage extends Storage {
     if (folder === '.' || folder === '/' || folder === '') return;
     const kind = await client.exists(folder);
     if (kind === 'd') return;
-    if (kind) throw Object.assign(new Error(`${folder} exists and is not a directory.`), { code: 'EEXIST', custom: true });
+    if (kind) throw Object.assign(new Error(`${folder} exists and is not a directory.`), { code: 'EEXIST' });
     await this.makeFolders(client, posix.dirname(folder));
     try {
       await client.mkdir(folder, false);
@@ -173,7 +173,7 @@ export class SFTPStorage extends Storage {
     }
     try {
       const stats = await lease.client.stat(path);
-      if (stats.isDirectory) throw Object.assign(new Error(`${name} is a directory.`), { code: 'EISDIR', custom: true });
+      if (stats.isDirectory) throw Object.assign(new Error(`${name} is a directory.`), { code: 'EISDIR' });
       // The connection stays in use (and the process alive) until the file is read to its end or closed.
       const stream = readStream(lease.sftp, path, stats.size, lease.release);
       const file = new File(stream, name);
