@@ -8,6 +8,7 @@ export { FileSystemStorage, type FileSystemStorageOptions } from './storage/File
 export { InMemoryStorage } from './storage/InMemoryStorage.ts';
 export { StorageHandler, storages, defaultStorage } from './storage/handler.ts';
 export { verifySignedUrl, type SignedUrlCheck } from './storage/signing.ts';
+export { StorageOperationError } from './storage/operationError.ts';
 export {
   SuspiciousOperation, SuspiciousFileOperation, ImproperlyConfigured, InvalidStorageError, ValidationError,
   FileTooLarge, FieldError,

@@ -4,6 +4,8 @@
  * the operation and the name, and says what the code means in plain words.
  */
 
+import { StorageOperationError } from '../operationError.ts';
+
 export interface S3ErrorContext {
   bucket: string;
   /** The endpoint as the user would recognise it (their endpoint option, or the AWS host). */
@@ -21,25 +23,25 @@ export interface S3FailureExplanation {
   notFound: boolean;
 }
 
-export class S3StorageError extends Error {
+/** A StorageOperationError (the class every remote backend throws) worded with S3's code. */
+export class S3StorageError extends StorageOperationError {
   override name = 'S3StorageError';
   /** 'ENOENT' for a missing file (as the filesystem reports it), else the S3 or system code. */
-  readonly code: string;
-  readonly alias: string | null;
-  readonly operation: string;
-  readonly fileName: string;
-  readonly reason: string;
+  declare readonly code: string;
+  declare readonly fileName: string;
 
   constructor(details: { storage: string; alias: string | null; operation: string; fileName: string; explanation: S3FailureExplanation; cause: unknown }) {
     const { explanation } = details;
-    super(`${details.storage}: ${details.operation} of '${details.fileName}' failed: ${explanation.reason} (${explanation.code})`, {
+    super({
+      backend: 'S3Storage',
+      alias: details.alias,
+      operation: details.operation,
+      fileName: details.fileName,
+      reason: explanation.reason,
+      code: explanation.notFound ? 'ENOENT' : explanation.code,
       cause: details.cause,
     });
-    this.code = explanation.notFound ? 'ENOENT' : explanation.code;
-    this.alias = details.alias;
-    this.operation = details.operation;
-    this.fileName = details.fileName;
-    this.reason = explanation.reason;
+    this.message = `${details.storage}: ${details.operation} of '${details.fileName}' failed: ${explanation.reason} (${explanation.code})`;
   }
 }
 
