@@ -5,10 +5,9 @@
 import { createInterface } from 'node:readline';
 import { findSettingsFile, loadSettings } from '../conf/load.ts';
 import { settings } from '../conf/settings.ts';
-import { formatBanner, formatListing, type SessionFacts } from './banner.ts';
+import type { SessionFacts } from './banner.ts';
 import { NOTHING_PRELOADED, collectPreloads, installPreloads } from './context.ts';
-import { historyFile } from './history.ts';
-import { enterSandbox, type Sandbox } from './sandbox.ts';
+import type { Sandbox } from './sandbox.ts';
 
 export interface ShellOptions {
   /** `--settings FILE`; else FILEFIELD_SETTINGS, ./filefield.config.*, or the bundled example. */
@@ -49,7 +48,12 @@ export async function runShell(options: ShellOptions = {}): Promise<number> {
       : process.stdin.isTTY ? undefined : { lines: standardInputLines(), name: 'stdin' };
     try {
       await loadSettings({ file: options.settingsFile });
-      if (options.sandbox) sandbox = await enterSandbox({ signals: script ? ['SIGTERM', 'SIGHUP', 'SIGINT'] : ['SIGTERM', 'SIGHUP'] });
+      if (options.sandbox) {
+        // Imported by the sessions that use it only, as is everything below: each module costs start-up time.
+        const { enterSandbox } = await import('./sandbox.ts');
+        // The prompt handles Ctrl+C itself; a script is ended by it, and the copies must go too.
+        sandbox = await enterSandbox({ signals: script ? ['SIGTERM', 'SIGHUP', 'SIGINT'] : ['SIGTERM', 'SIGHUP'] });
+      }
     } catch (error) {
       process.stderr.write(`filefield shell: ${(error as Error).message}\n`);
       return 1;
@@ -69,7 +73,11 @@ export async function runShell(options: ShellOptions = {}): Promise<number> {
       sandboxNotices: sandbox?.notices,
       imports,
     };
-    const { runInteractive } = await import('./interactive.ts');
+    const [{ runInteractive }, { formatBanner, formatListing }, { historyFile }] = await Promise.all([
+      import('./interactive.ts'),
+      import('./banner.ts'),
+      import('./history.ts'),
+    ]);
     return await runInteractive({
       prompt: sandbox ? SANDBOX_PROMPT : PROMPT,
       banner: formatBanner(facts, preloads),

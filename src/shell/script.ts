@@ -18,7 +18,7 @@ const CONTINUATION = /^\s*(\?\.|\.[\p{L}_$#[])/u;
 /** Stack frames of Node's REPL machinery say nothing about the script: cut from the first one down. */
 const INTERNAL_FRAME = /^\s+at .*\(?node:(vm|repl|domain|internal\/(vm|repl|domain))/;
 
-export function describeUncaught(error: unknown): string {
+function describeUncaught(error: unknown): string {
   if (!(error instanceof Error)) return `Uncaught ${inspect(error)}`;
   const text = error.stack ?? `${error.name}: ${error.message}`;
   const lines = text.split('\n');
@@ -56,7 +56,7 @@ class ScriptRunner {
     return new Promise((resolve) => {
       this.failCurrent = (error) => resolve({ kind: 'failed', error });
       this.server.eval(code, this.server.context, file, (error) => {
-        if (error instanceof Recoverable) resolve({ kind: 'incomplete', error: (error as Recoverable & { err: Error }).err });
+        if (error instanceof Recoverable) resolve({ kind: 'incomplete', error: error.err });
         else if (error) resolve({ kind: 'failed', error });
         else resolve({ kind: 'done' });
       });
