@@ -177,6 +177,16 @@ test('.ls lists the preloads with a line of help each', async () => {
   assert.equal(await session.exit(), 0);
 });
 
+test('storage, storages and settings print what they stand for, not their proxies', async () => {
+  const { session, cwd } = await open();
+  assert.equal(await session.enter('storage'), `<FileSystemStorage location=${join(cwd, 'media')} baseUrl=/media/>`);
+  assert.match(await session.enter('storages'), /^Storages \{\s+default: <FileSystemStorage location=\S+ baseUrl=\/media\/>\s+\}$/);
+  const shownSettings = await session.enter('settings');
+  assert.match(shownSettings, /^Settings \{/);
+  assert.ok(shownSettings.includes(`MEDIA_ROOT: '${join(cwd, 'media')}'`), shownSettings);
+  assert.equal(await session.exit(), 0);
+});
+
 test('_ and _error hold the last result and the last error', async () => {
   const { session } = await open();
   await session.enter('Promise.resolve(6 * 7)');
