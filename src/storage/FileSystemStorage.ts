@@ -15,7 +15,7 @@ import { FileTooLarge, SuspiciousFileOperation, errorCode } from '../errors.ts';
 import { File } from '../files/File.ts';
 import { sizeLimitOf } from '../files/limits.ts';
 import { MediaRootStorage, type MediaRootStorageOptions } from './MediaRootStorage.ts';
-import { codePointLength, randomString } from './Storage.ts';
+import { randomString } from './Storage.ts';
 
 export interface FileSystemStorageOptions extends MediaRootStorageOptions {
   /** Replace an existing file of the same name (atomically) instead of choosing another name. */
@@ -89,16 +89,10 @@ export class FileSystemStorage extends MediaRootStorage {
     }
   }
 
-  /** With allowOverwrite a taken name is still available (it is replaced); only the length limit applies. */
-  override async isNameAvailable(name: string, maxLength: number | null = null): Promise<boolean> {
-    if (!this.allowOverwrite) return super.isNameAvailable(name, maxLength);
-    return !(maxLength && codePointLength(name) > maxLength);
+  protected override get replacesExistingFiles(): boolean {
+    return this.allowOverwrite;
   }
 
-  /** With allowOverwrite there is no random part: the only change to a name is its truncation. */
-  override getAlternativeName(fileRoot: string, fileExt: string): string {
-    return this.allowOverwrite ? fileRoot + fileExt : super.getAlternativeName(fileRoot, fileExt);
-  }
 
   protected async _open(name: string): Promise<File> {
     const fullPath = this.path(name);

@@ -7,6 +7,7 @@
 import { randomInt } from 'node:crypto';
 import { inspect } from 'node:util';
 import { SuspiciousFileOperation } from '../errors.ts';
+import { StorageOperationError } from './operationError.ts';
 import { ContentFile, File, type FileSource } from '../files/File.ts';
 import { withSizeLimit } from '../files/limits.ts';
 import { getValidFilename, validateFileName } from '../files/names.ts';
@@ -71,6 +72,15 @@ export abstract class Storage {
    * and returns the name actually used.
    */
   async save(name: string | null, content: Savable, options: SaveOptions = {}): Promise<string> {
+    try {
+      return await this.checkedSave(name, content, options);
+    } catch (error) {
+      // save() looks for a free name (exists()) before writing: report a service failure there as the save's.
+      throw error instanceof StorageOperationError ? error.during('save') : error;
+    }
+  }
+
+  private async checkedSave(name: string | null, content: Savable, options: SaveOptions): Promise<string> {
     const file = toFile(content, name);
     const requested = name ?? file.name;
     if (requested === null || requested === undefined) {
@@ -93,15 +103,23 @@ export abstract class Storage {
     return getValidFilename(name);
   }
 
-  /** A name for a clash: `root_XXXXXXX.ext`, seven random letters and digits. */
-  getAlternativeName(fileRoot: string, fileExt: string): string {
-    return `${fileRoot}_${randomString(7)}${fileExt}`;
+  /**
+   * Whether saving under a taken name replaces that file (Django's allow_overwrite, django-storages'
+   * file_overwrite); then a name only ever changes to fit maxLength.
+   */
+  protected get replacesExistingFiles(): boolean {
+    return false;
   }
 
-  /** Whether `name` can be used as it is: free, and not longer than `maxLength`. */
+  /** A name for a clash: `root_XXXXXXX.ext`, seven random letters and digits (no suffix when files are replaced). */
+  getAlternativeName(fileRoot: string, fileExt: string): string {
+    return this.replacesExistingFiles ? fileRoot + fileExt : `${fileRoot}_${randomString(7)}${fileExt}`;
+  }
+
+  /** Whether `name` can be used as it is: not longer than `maxLength`, and free (or replaceable). */
   async isNameAvailable(name: string, maxLength: number | null = null): Promise<boolean> {
     if (maxLength && codePointLength(name) > maxLength) return false;
-    return !(await this.exists(name));
+    return this.replacesExistingFiles || !(await this.exists(name));
   }
 
   /** A free name close to `name`: the same folder and extensions, a random suffix on the root when needed. */

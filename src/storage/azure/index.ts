@@ -14,7 +14,7 @@ import { ImproperlyConfigured } from '../../errors.ts';
 import { File } from '../../files/File.ts';
 import { sniffContentType } from '../../files/contentType.ts';
 import { StorageOperationError, firstLineOf } from '../operationError.ts';
-import { Storage, codePointLength, type Savable, type SaveOptions, type SignedUrlOptions } from '../Storage.ts';
+import { Storage, type SignedUrlOptions } from '../Storage.ts';
 import { createContainerClient } from './client.ts';
 import { azureOperationError, isBlockListLost, isNameTaken, isNotFound, serviceFailureOf } from './errors.ts';
 import { blobNameOf, encodeBlobPath, folderPrefixOf } from './names.ts';
@@ -66,25 +66,10 @@ export class AzureStorage extends Storage {
     return blobNameOf(this.options.location, name);
   }
 
-  /** With overwriteFiles a taken name is still available (it is replaced); only the length limit applies. */
-  override async isNameAvailable(name: string, maxLength: number | null = null): Promise<boolean> {
-    if (!this.options.overwriteFiles) return super.isNameAvailable(name, maxLength);
-    return !(maxLength && codePointLength(name) > maxLength);
+  protected override get replacesExistingFiles(): boolean {
+    return this.options.overwriteFiles;
   }
 
-  /** With overwriteFiles there is no random part: the only change to a name is its truncation. */
-  override getAlternativeName(fileRoot: string, fileExt: string): string {
-    return this.options.overwriteFiles ? fileRoot + fileExt : super.getAlternativeName(fileRoot, fileExt);
-  }
-
-  /** Failures of the checks save() makes on the way (exists()…) are reported as failures of the save. */
-  override async save(name: string | null, content: Savable, options?: SaveOptions): Promise<string> {
-    try {
-      return await super.save(name, content, options);
-    } catch (error) {
-      throw error instanceof StorageOperationError ? error.during('save') : error;
-    }
-  }
 
   protected async _save(name: string, content: File): Promise<string> {
     const container = await this.container('save', name);

@@ -2,7 +2,8 @@
  * Storage names ↔ blob names. A container has no folders, only names with slashes, so a name that climbs
  * out of the `location` prefix would silently reach other blobs: it is refused here, whoever the caller.
  */
-import { ImproperlyConfigured, SuspiciousFileOperation } from '../../errors.ts';
+import { ImproperlyConfigured } from '../../errors.ts';
+import { segmentsBelow } from '../remoteNames.ts';
 
 /** The location as a prefix without leading or trailing slashes ('' for the container's root). */
 export function normalizeLocation(location: string): string {
@@ -11,30 +12,13 @@ export function normalizeLocation(location: string): string {
   return parts.join('/');
 }
 
-function outside(name: string, location: string): SuspiciousFileOperation {
-  return new SuspiciousFileOperation(
-    `The joined path (${name}) is located outside of the base path component (${location || '/'})`,
-  );
-}
 
 /**
  * The blob name of a storage name (django-storages' clean_name + safe_join): backslashes read as slashes,
  * '.' and empty segments dropped, '..' resolved, and a result above the location refused.
  */
 export function blobNameOf(location: string, name: string): string {
-  const slashed = name.replaceAll('\\', '/');
-  if (slashed.startsWith('/')) throw outside(name, location);
-  const kept: string[] = [];
-  for (const segment of slashed.split('/')) {
-    if (segment === '' || segment === '.') continue;
-    if (segment === '..') {
-      if (kept.length === 0) throw outside(name, location);
-      kept.pop();
-    } else {
-      kept.push(segment);
-    }
-  }
-  const relative = kept.join('/');
+  const relative = segmentsBelow(name, { shownBase: location || '/', backslashSeparates: true }).join('/');
   if (location === '') return relative;
   return relative === '' ? location : `${location}/${relative}`;
 }

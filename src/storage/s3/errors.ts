@@ -23,14 +23,24 @@ export interface S3FailureExplanation {
   notFound: boolean;
 }
 
+interface S3StorageErrorDetails {
+  storage: string;
+  alias: string | null;
+  operation: string;
+  fileName: string;
+  explanation: S3FailureExplanation;
+  cause: unknown;
+}
+
 /** A StorageOperationError (the class every remote backend throws) worded with S3's code. */
 export class S3StorageError extends StorageOperationError {
   override name = 'S3StorageError';
   /** 'ENOENT' for a missing file (as the filesystem reports it), else the S3 or system code. */
   declare readonly code: string;
   declare readonly fileName: string;
+  private readonly details: S3StorageErrorDetails;
 
-  constructor(details: { storage: string; alias: string | null; operation: string; fileName: string; explanation: S3FailureExplanation; cause: unknown }) {
+  constructor(details: S3StorageErrorDetails) {
     const { explanation } = details;
     super({
       backend: 'S3Storage',
@@ -42,6 +52,12 @@ export class S3StorageError extends StorageOperationError {
       cause: details.cause,
     });
     this.message = `${details.storage}: ${details.operation} of '${details.fileName}' failed: ${explanation.reason} (${explanation.code})`;
+    this.details = details;
+  }
+
+  /** The same failure as part of another operation, still worded the S3 way. */
+  override during(operation: string): S3StorageError {
+    return operation === this.operation ? this : new S3StorageError({ ...this.details, operation });
   }
 }
 

@@ -15,7 +15,7 @@ import type { HeadObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
 import { ImproperlyConfigured } from '../../errors.ts';
 import { File } from '../../files/File.ts';
 import { sniffContentType } from '../../files/contentType.ts';
-import { codePointLength, Storage, type Savable, type SaveOptions, type SignedUrlOptions } from '../Storage.ts';
+import { Storage, type SignedUrlOptions } from '../Storage.ts';
 import { customDomainUrl, objectUrl } from './addressing.ts';
 import {
   S3StorageError, explainS3Error, httpStatusOf, isBodilessHttpError, isConditionalConflict, isPreconditionFailed,
@@ -61,22 +61,8 @@ export class S3Storage extends Storage {
 
   // Saving
 
-  override async save(name: string | null, content: Savable, options: SaveOptions = {}): Promise<string> {
-    try {
-      return await super.save(name, content, options);
-    } catch (error) {
-      // The base class looks for a free name (exists()) before the upload: report its failures as the save's.
-      if (error instanceof S3StorageError && error.operation !== 'save') {
-        const requested = name ?? (content instanceof File ? content.name : null) ?? error.fileName;
-        throw this.relabel(error, 'save', requested);
-      }
-      throw error;
-    }
-  }
-
-  override async isNameAvailable(name: string, maxLength: number | null = null): Promise<boolean> {
-    if (this.settings.fileOverwrite) return !(maxLength && codePointLength(name) > maxLength);
-    return super.isNameAvailable(name, maxLength);
+  protected override get replacesExistingFiles(): boolean {
+    return this.settings.fileOverwrite;
   }
 
   protected async _save(name: string, content: File): Promise<string> {
@@ -322,12 +308,6 @@ export class S3Storage extends Storage {
   private failure(operation: string, name: string, error: unknown, override: Partial<S3FailureExplanation> = {}): S3StorageError {
     const explanation = { ...explainS3Error(error, this.errorContext()), ...override };
     return new S3StorageError({ storage: this.label(), alias: this.alias, operation, fileName: name, explanation, cause: error });
-  }
-
-  private relabel(error: S3StorageError, operation: string, name: string): S3StorageError {
-    const explanation: S3FailureExplanation = { reason: error.reason, code: error.code === 'ENOENT' ? 'NotFound' : error.code, notFound: error.code === 'ENOENT' };
-    const cause = error.cause ?? error;
-    return new S3StorageError({ storage: this.label(), alias: this.alias, operation, fileName: name, explanation, cause });
   }
 
   /**

@@ -3,7 +3,8 @@
  * path, normalized, under the `location` prefix. S3 itself has no folders, so a name that climbs out of the
  * prefix would silently reach other objects of the bucket: it is refused here, whatever the caller.
  */
-import { ImproperlyConfigured, SuspiciousFileOperation } from '../../errors.ts';
+import { ImproperlyConfigured } from '../../errors.ts';
+import { segmentsBelow } from '../remoteNames.ts';
 
 /** The location as a key prefix without leading or trailing slashes ('' for the bucket's root). */
 export function normalizeLocation(location: string): string {
@@ -14,29 +15,13 @@ export function normalizeLocation(location: string): string {
   return parts.join('/');
 }
 
-function outside(name: string, location: string): SuspiciousFileOperation {
-  return new SuspiciousFileOperation(
-    `The joined path (${name}) is located outside of the base path component (${location || '/'})`,
-  );
-}
 
 /**
  * The object key of `name` under `location`: '.' and empty segments dropped, '..' resolved, a trailing
  * slash kept (it is part of a key). A name that is absolute or climbs above the location is refused.
  */
 export function keyOf(location: string, name: string): string {
-  if (name.startsWith('/')) throw outside(name, location);
-  const kept: string[] = [];
-  for (const segment of name.split('/')) {
-    if (segment === '' || segment === '.') continue;
-    if (segment === '..') {
-      if (kept.length === 0) throw outside(name, location);
-      kept.pop();
-    } else {
-      kept.push(segment);
-    }
-  }
-  const relative = kept.join('/');
+  const relative = segmentsBelow(name, { shownBase: location || '/', backslashSeparates: false }).join('/');
   const trailingSlash = relative !== '' && name.endsWith('/') ? '/' : '';
   if (location === '') return relative + trailingSlash;
   return relative === '' ? location : `${location}/${relative}${trailingSlash}`;

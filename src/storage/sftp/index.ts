@@ -14,7 +14,7 @@ import { settings } from '../../conf/settings.ts';
 import { SuspiciousOperation } from '../../errors.ts';
 import { File } from '../../files/File.ts';
 import { StorageOperationError } from '../operationError.ts';
-import { Storage, codePointLength, randomString, type Savable, type SaveOptions } from '../Storage.ts';
+import { Storage, randomString } from '../Storage.ts';
 import { mediaUrl } from '../urls.ts';
 import { SftpConnection, type SftpClient } from './connection.ts';
 import { sftpOperationError } from './errors.ts';
@@ -84,25 +84,10 @@ export class SFTPStorage extends Storage {
     return this.options.fileMode ?? settings.FILE_UPLOAD_PERMISSIONS ?? 0o644;
   }
 
-  /** With overwriteFiles a taken name is still available (it is replaced); only the length limit applies. */
-  override async isNameAvailable(name: string, maxLength: number | null = null): Promise<boolean> {
-    if (!this.options.overwriteFiles) return super.isNameAvailable(name, maxLength);
-    return !(maxLength && codePointLength(name) > maxLength);
+  protected override get replacesExistingFiles(): boolean {
+    return this.options.overwriteFiles;
   }
 
-  /** With overwriteFiles there is no random part: the only change to a name is its truncation. */
-  override getAlternativeName(fileRoot: string, fileExt: string): string {
-    return this.options.overwriteFiles ? fileRoot + fileExt : super.getAlternativeName(fileRoot, fileExt);
-  }
-
-  /** Failures of the checks save() makes on the way (exists()…) are reported as failures of the save. */
-  override async save(name: string | null, content: Savable, options?: SaveOptions): Promise<string> {
-    try {
-      return await super.save(name, content, options);
-    } catch (error) {
-      throw error instanceof StorageOperationError ? error.during('save') : error;
-    }
-  }
 
   protected async _save(name: string, content: File): Promise<string> {
     let lease;

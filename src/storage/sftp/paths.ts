@@ -3,7 +3,7 @@
  * leave it, whoever the caller (save() checks its names, but open(), delete() and the others take any).
  */
 import { posix } from 'node:path';
-import { SuspiciousFileOperation } from '../../errors.ts';
+import { segmentsBelow } from '../remoteNames.ts';
 
 /** Temporary files of saves in progress; hidden from listdir(). */
 export const TEMPORARY_PREFIX = '.filefield-tmp-';
@@ -17,26 +17,8 @@ export function normalizeRoot(root: string): string {
 
 /** The path on the server of a storage name ('' is the root itself). */
 export function remotePathOf(root: string, name: string): string {
-  const slashed = name.replaceAll('\\', '/');
-  const kept: string[] = [];
-  for (const segment of slashed.split('/')) {
-    if (segment === '' || segment === '.') continue;
-    if (segment === '..') {
-      if (kept.length === 0) throw outside(name, root);
-      kept.pop();
-    } else {
-      kept.push(segment);
-    }
-  }
-  if (slashed.startsWith('/')) throw outside(name, root);
-  const relative = kept.join('/');
+  const relative = segmentsBelow(name, { shownBase: root || '.', backslashSeparates: true }).join('/');
   if (root === '') return relative === '' ? '.' : relative;
   if (relative === '') return root;
   return root === '/' ? `/${relative}` : `${root}/${relative}`;
-}
-
-function outside(name: string, root: string): SuspiciousFileOperation {
-  return new SuspiciousFileOperation(
-    `The joined path (${name}) is located outside of the base path component (${root || '.'})`,
-  );
 }
