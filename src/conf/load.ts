@@ -4,9 +4,12 @@
  */
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { ImproperlyConfigured, errorCode } from '../errors.ts';
+import { fileURLToPath } from 'node:url';
+import { ImproperlyConfigured } from '../errors.ts';
 import { storages } from '../storage/handler.ts';
+import { importModule } from './modules.ts';
+
+export { importModule };
 import { activateSettings, currentSettings, isConfigured, normalizeSettings, type Settings, type SettingsInput } from './settings.ts';
 
 export const CONFIG_FILE_NAMES = ['filefield.config.ts', 'filefield.config.mts', 'filefield.config.js', 'filefield.config.mjs'];
@@ -46,39 +49,6 @@ export function findSettingsFile(options: LoadOptions = {}): { file: string; sou
     if (existsSync(candidate)) return { file: candidate, source: 'project' };
   }
   return { file: EXAMPLE_SETTINGS_FILE, source: 'example' };
-}
-
-let typeScriptLoaderRegistered = false;
-
-/**
- * A TypeScript module in a folder whose package.json does not say `"type": "module"` is compiled to
- * CommonJS; its exports then arrive wrapped as `default` with an `__esModule` mark. Unwrap them.
- */
-function unwrapCommonJs(module: Record<string, unknown>): Record<string, unknown> {
-  const inner = module.default as Record<string, unknown> | undefined;
-  return inner !== null && typeof inner === 'object' && inner.__esModule === true ? inner : module;
-}
-
-/** Imports a module that may be TypeScript, whatever the runtime and the module type of its folder. */
-export async function importModule(file: string): Promise<Record<string, unknown>> {
-  const url = pathToFileURL(file).href;
-  try {
-    return unwrapCommonJs(await import(url));
-  } catch (error) {
-    const code = errorCode(error);
-    if (code === 'ERR_UNKNOWN_FILE_EXTENSION' && !typeScriptLoaderRegistered) {
-      const { register } = await import('tsx/esm/api');
-      register();
-      typeScriptLoaderRegistered = true;
-      return unwrapCommonJs(await import(url));
-    }
-    if (code === 'ERR_REQUIRE_CYCLE_MODULE') {
-      // Node cannot require() an ES module from the graph being loaded; tsx can load it on its own.
-      const { tsImport } = await import('tsx/esm/api');
-      return unwrapCommonJs(await tsImport(url, import.meta.url));
-    }
-    throw error;
-  }
 }
 
 function settingsValuesOf(module: Record<string, unknown>, file: string): SettingsInput {

@@ -2,7 +2,7 @@
  * storages: one Storage instance per alias of settings.STORAGES, and defaultStorage, which always
  * stands for storages.get('default') under the current settings.
  */
-import { pathToFileURL } from 'node:url';
+import { importModule } from '../conf/modules.ts';
 import { settings, onSettingsChange, type StorageConfig } from '../conf/settings.ts';
 import { InvalidStorageError } from '../errors.ts';
 import { Storage, type StorageClass } from './Storage.ts';
@@ -37,8 +37,8 @@ async function importBackend(backend: string): Promise<StorageClass> {
   const exportName = specifier.slice(hash + 1);
   let module: Record<string, unknown>;
   try {
-    const url = modulePath.startsWith('/') ? pathToFileURL(modulePath).href : modulePath;
-    module = await import(url);
+    // A path is a project file (possibly TypeScript in a CommonJS folder); anything else is a URL or a package.
+    module = modulePath.startsWith('/') ? await importModule(modulePath) : await import(modulePath);
   } catch (error) {
     throw new InvalidStorageError(`Could not find backend '${backend}': ${(error as Error).message}`, { cause: error });
   }
