@@ -240,3 +240,19 @@ test('--sandbox: the copies are deleted when the script is ended by SIGTERM', as
   assert.equal(await closed, 128 + 15);
   assert.equal(existsSync(mediaRoot), false);
 });
+
+test('serve() starts the server in the background: the page and a saved picture are served', async () => {
+  const code = [
+    `const profile = new Profile()`,
+    `await profile.picture.save('my-image.png', new File(fs.openSync(${JSON.stringify(IMAGE)})))`,
+    `const server = await serve({ port: 0 })`,
+    `const page = await fetch(server.url)`,
+    `const picture = await fetch(new URL(profile.picture.url, server.url))`,
+    `console.log(page.status, picture.status, picture.headers.get('content-type'), (await picture.arrayBuffer()).byteLength)`,
+    `await server.close()`,
+  ].join('\n');
+  const run = await shell(['-c', code], { cwd: workDir() });
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stdout, /^filefield serve: media and uploads at http:\/\/127\.0\.0\.1:\d+\//m);
+  assert.match(run.stdout, new RegExp(`^200 200 image/png ${readFileSync(IMAGE).byteLength}$`, 'm'));
+});

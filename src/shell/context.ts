@@ -13,7 +13,7 @@ import { ImageFile } from '../files/ImageFile.ts';
 import { Model } from '../models/Model.ts';
 import { defaultStorage, storages } from '../storage/handler.ts';
 
-export type GroupName = 'models' | 'files' | 'storage' | 'settings' | 'node';
+export type GroupName = 'models' | 'files' | 'storage' | 'settings' | 'server' | 'node';
 
 export interface Preload {
   name: string;
@@ -107,6 +107,12 @@ async function importModels(roots: string[]): Promise<ImportedModels> {
   return { byModule, entries, notices };
 }
 
+/** `filefield serve` from the prompt; the server's modules load only when it is asked for. */
+async function serveInBackground(options?: { port?: number; host?: string }): Promise<{ url: string; close(): Promise<void> }> {
+  const { serve } = await import('../server/index.ts');
+  return serve(options);
+}
+
 /** Imports the models and gathers every preload; settings must be loaded (and sandboxed) first. */
 export async function collectPreloads(options: { settingsFile: string }): Promise<Preloads> {
   const roots = [settings.BASE_DIR, path.dirname(options.settingsFile)];
@@ -131,6 +137,12 @@ export async function collectPreloads(options: { settingsFile: string }): Promis
       name: 'settings',
       entries: [
         { name: 'settings', value: settings, help: `the active settings: settings.MEDIA_ROOT (${settings.MEDIA_ROOT}), settings.MEDIA_URL, …` },
+      ],
+    },
+    {
+      name: 'server',
+      entries: [
+        { name: 'serve', value: serveInBackground, help: 'serve({ port? }): the media files and the upload page, in the background; prints the address' },
       ],
     },
     {
