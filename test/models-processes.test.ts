@@ -330,6 +330,43 @@ describe('a process killed between storing a file and writing its row', () => {
   );
 });
 
+describe('a file stored with save: false, waiting for its row (as the upload page stores files)', () => {
+  test('is swept by the next save when its process is killed before writing the row', { timeout: CHILD_TIMEOUT_MS * 2 }, async () => {
+    const child = startChild('stored-awaiting-row.ts', ['awaiting.txt', 'hang']);
+    const exited = finished(child);
+    const stored = (await lineStartingWith(child, 'STORED ')).slice('STORED '.length);
+    const storedPath = join(childSettings.MEDIA_ROOT, stored);
+    assert.ok(fs.existsSync(storedPath));
+    child.kill('SIGKILL');
+    await exited;
+
+    await new Crash().file.save('after-awaiting.txt', new ContentFile('next'));
+    assert.equal(fs.existsSync(storedPath), false, 'the file whose row never came is deleted');
+    assertEveryRowFileExists();
+    assert.deepEqual(openJournalEntries(), []);
+  });
+
+  test('is kept when its process exits cleanly without the row (the caller chose save: false)', { timeout: CHILD_TIMEOUT_MS * 2 }, async () => {
+    const child = startChild('stored-awaiting-row.ts', ['chosen.txt', 'exit']);
+    const exited = finished(child);
+    const stored = (await lineStartingWith(child, 'STORED ')).slice('STORED '.length);
+    assert.equal((await exited).code, 0);
+
+    await new Crash().file.save('after-chosen.txt', new ContentFile('next'));
+    assert.ok(fs.existsSync(join(childSettings.MEDIA_ROOT, stored)), 'the file is kept');
+    assert.deepEqual(journalLogs().filter((name) => !name.startsWith(`${process.pid}-`)), [], "the child's log is gone");
+    assert.deepEqual(openJournalEntries(), []);
+  });
+
+  test('is no longer journaled once the instance is saved', async () => {
+    const crash = new Crash();
+    await crash.file.save('then-saved.txt', new ContentFile('x'), { save: false });
+    assert.ok(openJournalEntries().length > 0, 'journaled while it waits for its row');
+    await crash.save();
+    assert.deepEqual(openJournalEntries(), []);
+  });
+});
+
 describe('the database lock', () => {
   test('a lock file left by a dead process does not block a save', { timeout: 60_000 }, async () => {
     const lockFile = `${childSettings.DATABASE}.lock`;

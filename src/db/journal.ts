@@ -5,7 +5,7 @@
  * sweeps its log: a stored file that no row refers to is deleted, so a crash leaves neither a row without
  * its file nor (after the next save) an orphan.
  */
-import { closeSync, unlinkSync } from 'node:fs';
+import { closeSync, unlinkSync, writeSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -82,6 +82,8 @@ export class UploadJournal {
   private handle: Promise<FileHandle> | null = null;
   private logFile: string | null = null;
   private outstanding = 0;
+  /** Open entries whose files wait for a row a later save writes: settled, not swept, on a clean exit. */
+  private readonly keptOnCleanExit = new Set<string>();
 
   constructor(readonly folder: string) {}
 
@@ -93,8 +95,12 @@ export class UploadJournal {
       const logFile = this.logFile;
       // A clean exit leaves nothing to sweep.
       removeOnExit(this, () => {
-        if (this.outstanding > 0) return;
         try {
+          if (this.outstanding > this.keptOnCleanExit.size) {
+            // A save was under way: keep its entries for the sweep, settle only the kept ones.
+            for (const token of this.keptOnCleanExit) writeSync(handle.fd, JSON.stringify({ op: 'done', token }) + '\n');
+            return;
+          }
           closeSync(handle.fd);
           unlinkSync(logFile);
         } catch {
@@ -122,9 +128,15 @@ export class UploadJournal {
     await this.append({ op: 'stored', token: entry.token, name: storedName });
   }
 
+  /** See RowFiles.awaitRow(): the entry stays open, but a clean exit settles it. */
+  keepOnCleanExit(entry: JournalEntry): void {
+    this.keptOnCleanExit.add(entry.token);
+  }
+
   /** The row is written (or the file removed again): the entry is closed. */
   async finish(entry: JournalEntry): Promise<void> {
     await this.append({ op: 'done', token: entry.token });
+    this.keptOnCleanExit.delete(entry.token);
     this.outstanding--;
     // Keep the log short: with nothing open, its lines say nothing.
     if (this.outstanding === 0) await (await this.log()).truncate(0);

@@ -9,6 +9,8 @@ import { toFile, type Savable } from '../storage/Storage.ts';
 import type { Storage } from '../storage/Storage.ts';
 import type { FileField, ImageField } from './FileField.ts';
 import type { Model } from './Model.ts';
+import { connection } from './connection.ts';
+import { RowFiles } from './rowFiles.ts';
 
 /** What a row records about a stored file besides its name. */
 export interface FileMetadata {
@@ -42,6 +44,8 @@ export class FieldFile extends File {
   readonly field: FileField;
   private recorded: FileMetadata;
   private pending: Pending | null = null;
+  /** Journal entries of a file stored with `save: false`, closed when the row is written. */
+  private awaitingRow: RowFiles | null = null;
 
   constructor(instance: Model, field: FileField, name: string, metadata: FileMetadata = {}) {
     super(null, name);
@@ -120,9 +124,26 @@ export class FieldFile extends File {
       this.instance.setFieldFile(this.field.name, this);
       await this.instance.save();
     } else {
-      await this.store(name, file);
+      // Journaled until the instance's row is written, so that a crash before then leaves no orphan.
+      const rowFiles = new RowFiles(connection().journal, (this.instance.constructor as typeof Model).tableName);
+      try {
+        await this.store(name, file, rowFiles.hooks(this.field.name));
+      } catch (error) {
+        await rowFiles.close();
+        throw error;
+      }
+      await this.rowWritten();
+      rowFiles.awaitRow();
+      this.awaitingRow = rowFiles;
     }
     return this;
+  }
+
+  /** The row now refers to this file (or no longer waits for it): its journal entry is closed. */
+  async rowWritten(): Promise<void> {
+    const rowFiles = this.awaitingRow;
+    this.awaitingRow = null;
+    await rowFiles?.close();
   }
 
   /** Stores staged content, if any (the model's save calls this before writing the row). */
@@ -185,6 +206,7 @@ export class FieldFile extends File {
     if (!this.name) return;
     await this.close();
     await this.storage.delete(this.name);
+    await this.rowWritten();
     this.name = '';
     this.recorded = {};
     this.pending = null;

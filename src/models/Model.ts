@@ -7,7 +7,8 @@ import { ValidationError } from '../errors.ts';
 import type { Row } from '../db/Database.ts';
 import { connection } from './connection.ts';
 import { Field } from './fields.ts';
-import { FieldFile, type StoreHooks } from './FieldFile.ts';
+import { FieldFile } from './FieldFile.ts';
+import { RowFiles } from './rowFiles.ts';
 import { FileField, ImageField } from './FileField.ts';
 import { Manager } from './Manager.ts';
 
@@ -153,21 +154,16 @@ export class Model {
     const { database, journal } = connection();
     await connection().sweepAbandonedUploads();
     const undo: (() => Promise<void>)[] = [];
-    const entries: Awaited<ReturnType<typeof journal.begin>>[] = [];
+    const rowFiles = new RowFiles(journal, this.model.tableName);
+    const fieldFiles = this.fileFields().map(([name]) => this[VALUES].get(name) as FieldFile);
     try {
       for (const [name, field] of this.fileFields()) {
         const fieldFile = this[VALUES].get(name) as FieldFile;
         const restore = fieldFile.snapshot();
         let stored: string | null = null;
-        const hooks: StoreHooks = {
-          beforeStore: async (requested) => {
-            entries.push(await journal.begin(this.model.tableName, name, requested));
-          },
-          afterStore: async (storedName) => {
-            stored = storedName;
-            await journal.recordStored(entries.at(-1)!, storedName);
-          },
-        };
+        const hooks = rowFiles.hooks(name, (storedName) => {
+          stored = storedName;
+        });
         // In place before the store starts: a failure after the bytes are stored (journal, size) must remove them too.
         undo.push(async () => {
           restore();
@@ -195,8 +191,10 @@ export class Model {
       for (const step of undo.reverse()) await step().catch(() => undefined);
       throw error;
     } finally {
-      for (const entry of entries) await journal.finish(entry);
+      await rowFiles.close();
     }
+    // Files stored earlier with `save: false` have their row now.
+    for (const fieldFile of fieldFiles) await fieldFile.rowWritten();
     return this;
   }
 
