@@ -7,6 +7,8 @@ import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
+import { once } from 'node:events';
+import { Worker } from 'node:worker_threads';
 import {
   configure, ContentFile, File, FileSystemStorage, FileTooLarge, InMemoryStorage, settings, Storage,
   SuspiciousFileOperation, verifySignedUrl, type SettingsInput,
@@ -201,6 +203,42 @@ describe('path() and names outside the location (item 43)', () => {
     assert.deepEqual(fs.readdirSync(outside), [], 'the link itself was replaced, not followed');
     assert.ok(fs.lstatSync(join(location, 'planted.txt')).isFile());
     assert.equal(fs.readFileSync(join(location, 'planted.txt'), 'utf8'), 'replaced');
+  });
+
+  test('a folder swapped for a symlink to the outside while saving, opening or deleting: nothing outside is written, read or removed', async () => {
+    const { storage, location } = makeStorage();
+    const overwriting = new FileSystemStorage({ location, allowOverwrite: true });
+    const outside = freshDir('outside');
+    fs.writeFileSync(join(outside, 'secret.txt'), 'secret');
+    fs.writeFileSync(join(outside, 'victim.txt'), 'victim');
+    // Another thread keeps replacing `sub`: a real folder moved away, a symlink to `outside`, nothing.
+    const stop = new Int32Array(new SharedArrayBuffer(4));
+    const swapper = new Worker(`
+      const fs = require('node:fs');
+      const { workerData: [link, target, stop] } = require('node:worker_threads');
+      for (let n = 0; Atomics.load(stop, 0) === 0; n++) {
+        try { fs.renameSync(link, link + '-moved-' + n); } catch {}
+        try { fs.symlinkSync(target, link); } catch {}
+        try { fs.unlinkSync(link); } catch {}
+      }`, { eval: true, workerData: [join(location, 'sub'), outside, stop] });
+    const readOutside: string[] = [];
+    try {
+      const started = Date.now();
+      for (let index = 0; Date.now() - started < 1500; index++) {
+        await (index % 2 ? overwriting : storage).save(`sub/f${index}.txt`, new ContentFile('x')).catch(() => undefined);
+        await storage.delete('sub/victim.txt').catch(() => undefined);
+        const file = await storage.open('sub/secret.txt').catch(() => null);
+        if (file) {
+          readOutside.push(await file.text().catch(() => ''));
+          await file.close();
+        }
+      }
+    } finally {
+      Atomics.store(stop, 0, 1);
+      await once(swapper, 'exit');
+    }
+    assert.deepEqual(fs.readdirSync(outside).sort(), ['secret.txt', 'victim.txt'], 'nothing was written outside, nothing removed');
+    assert.deepEqual(readOutside.filter((text) => text === 'secret'), [], 'nothing outside was read');
   });
 });
 

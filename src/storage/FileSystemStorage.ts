@@ -6,11 +6,11 @@
  * other) or, with allowOverwrite, by rename() (an atomic replacement). A crash or a failing source leaves
  * no partial file under a final name.
  */
-import { constants, realpathSync } from 'node:fs';
+import { constants, existsSync, realpathSync } from 'node:fs';
 import {
-  chmod, chown, copyFile, link, lstat, mkdir, open, readdir, rename, rmdir, stat, unlink, type FileHandle,
+  chmod, copyFile, lchown, link, lstat, mkdir, open, readdir, readlink, rename, rmdir, stat, unlink, type FileHandle,
 } from 'node:fs/promises';
-import { dirname, relative, sep } from 'node:path';
+import { basename, dirname, join, relative, sep } from 'node:path';
 import { FileTooLarge, SuspiciousFileOperation, errorCode } from '../errors.ts';
 import { File } from '../files/File.ts';
 import { sizeLimitOf } from '../files/limits.ts';
@@ -37,6 +37,35 @@ function defaultFileMode(): number {
 
 function isInside(root: string, target: string): boolean {
   return target === root || target.startsWith(root === sep ? root : root + sep);
+}
+
+/** Opens a folder (following a symlink at its end), for reaching its entries through the descriptor. */
+const FOLDER_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY;
+
+let descriptorPaths: boolean | undefined;
+
+/**
+ * Whether an open folder's entries can be reached through its descriptor (Linux: /proc/self/fd/N/<entry>).
+ * Such a path stays on that very folder whatever happens to the folder's own path meanwhile, so a folder
+ * swapped for a symlink after the checks cannot redirect a write, a rename or a removal out of the location.
+ */
+function canReachThroughDescriptors(): boolean {
+  descriptorPaths ??= existsSync('/proc/self/fd');
+  return descriptorPaths;
+}
+
+/** A folder of the location, open: its entries are reached through its descriptor where the OS allows it. */
+class Folder {
+  constructor(readonly path: string, private readonly handle: FileHandle | null) {}
+
+  /** A path to `name` inside this folder. */
+  entry(name: string): string {
+    return this.handle === null ? join(this.path, name) : `/proc/self/fd/${this.handle.fd}/${name}`;
+  }
+
+  async close(): Promise<void> {
+    await this.handle?.close();
+  }
 }
 
 function notADirectory(directory: string): Error {
@@ -80,13 +109,58 @@ export class FileSystemStorage extends MediaRootStorage {
         if (probe === this.location || probe === dirname(probe)) return;
         continue;
       }
-      if (!isInside(root, real)) {
-        throw new SuspiciousFileOperation(
-          `The path (${fullPath}) leads outside of the storage location (${this.location}) through a symbolic link`,
-        );
-      }
+      if (!isInside(root, real)) throw this.symlinkEscape(fullPath);
       return;
     }
+  }
+
+  private symlinkEscape(fullPath: string): SuspiciousFileOperation {
+    return new SuspiciousFileOperation(
+      `The path (${fullPath}) leads outside of the storage location (${this.location}) through a symbolic link`,
+    );
+  }
+
+  /**
+   * Checks where an open descriptor really is (its path may have changed since path() looked: a folder on
+   * it swapped for a symlink), and closes it and throws if that is outside the location. Resolves to false
+   * where the OS cannot tell (no /proc): the checks by path are then all there is.
+   */
+  private async checkOpened(handle: FileHandle, fullPath: string): Promise<boolean> {
+    if (!canReachThroughDescriptors()) return false;
+    let real: string;
+    try {
+      real = (await readlink(`/proc/self/fd/${handle.fd}`)).replace(/ \(deleted\)$/, '');
+    } catch {
+      return false;
+    }
+    let root: string;
+    try {
+      root = realpathSync.native(this.location);
+    } catch {
+      root = this.location;
+    }
+    if (!isInside(root, real)) {
+      await handle.close();
+      throw this.symlinkEscape(fullPath);
+    }
+    return true;
+  }
+
+  /**
+   * The folder `directory` (of the name whose path is `fullPath`), open and checked to lie inside the
+   * location; made first (with its missing parents) when `create` is set and it is missing.
+   */
+  private async openFolder(directory: string, fullPath: string, create: boolean): Promise<Folder> {
+    let handle: FileHandle;
+    try {
+      handle = await open(directory, FOLDER_FLAGS);
+    } catch (error) {
+      const code = errorCode(error);
+      if (!create || (code !== 'ENOENT' && code !== 'ENOTDIR')) throw error;
+      // The folder is missing (the usual case needs no mkdir call): make it.
+      handle = await this.makeDirectories(directory, fullPath);
+    }
+    return new Folder(directory, (await this.checkOpened(handle, fullPath)) ? handle : (await handle.close(), null));
   }
 
   protected override get replacesExistingFiles(): boolean {
@@ -96,53 +170,64 @@ export class FileSystemStorage extends MediaRootStorage {
 
   protected async _open(name: string): Promise<File> {
     const fullPath = this.path(name);
-    return new File(await open(fullPath, 'r'), fullPath);
+    const handle = await open(fullPath, 'r');
+    await this.checkOpened(handle, fullPath);
+    return new File(handle, fullPath);
   }
 
   protected async _save(name: string, content: File): Promise<string> {
     let currentName = name;
     let fullPath = this.path(currentName);
-    const directory = dirname(fullPath);
-    let temporary: string;
+    // Everything below happens in open folders, reached through their descriptors: a folder swapped for a
+    // symlink after the checks cannot send the bytes (or the final name) outside the location.
+    const folder = await this.openFolder(dirname(fullPath), fullPath, true);
+    let target = folder;
     try {
-      temporary = await this.writeTemporary(directory, content);
-    } catch (error) {
-      const code = errorCode(error);
-      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw error;
-      // The folder is missing (the usual case needs no mkdir call): make it and write again.
-      await this.makeDirectories(directory);
-      temporary = await this.writeTemporary(directory, content);
-    }
-    try {
-      for (;;) {
-        try {
-          if (this.allowOverwrite) await rename(temporary, fullPath);
-          else await link(temporary, fullPath);
-          break;
-        } catch (error) {
-          if (this.allowOverwrite || errorCode(error) !== 'EEXIST') throw error;
-          // Someone took the name since getAvailableName() looked: take another (without maxLength, as Django).
-          currentName = await this.getAvailableName(currentName);
-          fullPath = this.path(currentName);
+      const temporary = await this.writeTemporary(folder, content);
+      try {
+        for (;;) {
+          try {
+            if (this.allowOverwrite) await rename(temporary, target.entry(basename(fullPath)));
+            else await link(temporary, target.entry(basename(fullPath)));
+            break;
+          } catch (error) {
+            if (this.allowOverwrite || errorCode(error) !== 'EEXIST') throw error;
+            // Someone took the name since getAvailableName() looked: take another (without maxLength, as Django).
+            currentName = await this.getAvailableName(currentName);
+            fullPath = this.path(currentName);
+            if (dirname(fullPath) !== target.path) {
+              if (target !== folder) await target.close();
+              target = await this.openFolder(dirname(fullPath), fullPath, true);
+            }
+          }
         }
+      } finally {
+        await unlink(temporary).catch(() => undefined);
       }
+      await this.matchLocationGroup(target.entry(basename(fullPath)));
     } finally {
-      await unlink(temporary).catch(() => undefined);
+      if (target !== folder) await target.close();
+      await folder.close();
     }
-    await this.matchLocationGroup(fullPath);
     return relative(this.location, fullPath).split(sep).join('/');
   }
 
-  /** Writes all of the content to a new temporary file beside the target; removes it on any failure. */
-  private async writeTemporary(directory: string, content: File): Promise<string> {
-    const temporary = `${directory}${sep}${TEMPORARY_PREFIX}${randomString(16)}`;
+  /** Writes all of the content to a new temporary file in the target's folder; removes it on any failure. */
+  private async writeTemporary(folder: Folder, content: File): Promise<string> {
+    const temporary = folder.entry(`${TEMPORARY_PREFIX}${randomString(16)}`);
     try {
       if (content.copyablePath !== undefined) {
         // A local file: let the kernel copy it (copy_file_range/reflink), then check the limit on what was copied.
         await copyFile(content.copyablePath, temporary, constants.COPYFILE_EXCL);
-        const limit = sizeLimitOf(content);
-        if (limit !== undefined && (await stat(temporary)).size > limit) throw new FileTooLarge(limit);
-        await chmod(temporary, this.filePermissionsMode ?? defaultFileMode());
+        // Through a descriptor of the copy itself (never following a link put in its place).
+        const handle = await open(temporary, constants.O_RDONLY | constants.O_NOFOLLOW);
+        try {
+          const limit = sizeLimitOf(content);
+          if (limit !== undefined && (await handle.stat()).size > limit) throw new FileTooLarge(limit);
+          await handle.chmod(this.filePermissionsMode ?? defaultFileMode());
+        } finally {
+          await handle.close();
+        }
       } else {
         const handle = await open(temporary, 'wx', 0o600);
         try {
@@ -160,10 +245,48 @@ export class FileSystemStorage extends MediaRootStorage {
   }
 
   /**
-   * Creates the folder and its missing parents. With a directory mode, each folder created gets exactly
-   * that mode (chmod after mkdir, so the umask cannot narrow it), as Django's safe_makedirs.
+   * Creates the folder and its missing parents, and returns it open. With a directory mode, each folder
+   * created gets exactly that mode (chmod after mkdir, so the umask cannot narrow it), as Django's
+   * safe_makedirs. Each level is made and opened through the descriptor of its parent, and each one found
+   * (not made) is checked to lie inside the location, so no folder is made, or chmod-ed, outside it.
    */
-  private async makeDirectories(directory: string): Promise<void> {
+  private async makeDirectories(directory: string, fullPath: string): Promise<FileHandle> {
+    const parts = relative(this.location, directory).split(sep).filter(Boolean);
+    if (!canReachThroughDescriptors() || !(await isDirectory(this.location)) || parts[0] === '..') {
+      // No descriptor paths, or no location yet (so nothing in it can be a link): by path.
+      await this.makeDirectoriesByPath(directory);
+      return open(directory, FOLDER_FLAGS);
+    }
+    const mode = this.directoryPermissionsMode;
+    let current = await open(this.location, FOLDER_FLAGS);
+    try {
+      for (const part of parts) {
+        const entry = `/proc/self/fd/${current.fd}/${part}`;
+        let created = false;
+        try {
+          await mkdir(entry, mode ?? 0o777);
+          created = true;
+        } catch (error) {
+          if (errorCode(error) !== 'EEXIST') throw error; // a folder already there (or made by a concurrent save)
+        }
+        // A folder made just now is opened without following a link put in its place.
+        const next = await open(entry, FOLDER_FLAGS | (created ? constants.O_NOFOLLOW : 0));
+        await current.close();
+        current = next;
+        if (created && mode !== null) await current.chmod(mode);
+        else if (!created) await this.checkOpened(current, fullPath);
+      }
+      return current;
+    } catch (error) {
+      await current.close().catch(() => undefined);
+      const code = errorCode(error);
+      if (code === 'EEXIST' || code === 'ENOTDIR' || code === 'ELOOP') throw notADirectory(directory);
+      throw error;
+    }
+  }
+
+  /** makeDirectories() by path: where descriptors cannot be used, and for the location itself. */
+  private async makeDirectoriesByPath(directory: string): Promise<void> {
     const mode = this.directoryPermissionsMode;
     try {
       if (mode === null) {
@@ -194,8 +317,9 @@ export class FileSystemStorage extends MediaRootStorage {
   /** Files take the location's group, as Django does (for shared media folders with the setgid habit). */
   private async matchLocationGroup(fullPath: string): Promise<void> {
     try {
-      const [file, location] = await Promise.all([stat(fullPath), stat(this.location)]);
-      if (file.gid !== location.gid) await chown(fullPath, -1, location.gid);
+      // lstat/lchown: a link put in the file's place is never followed.
+      const [file, location] = await Promise.all([lstat(fullPath), stat(this.location)]);
+      if (file.gid !== location.gid) await lchown(fullPath, -1, location.gid);
     } catch {
       // Not permitted: the file keeps the process's group.
     }
@@ -204,11 +328,17 @@ export class FileSystemStorage extends MediaRootStorage {
   override async delete(name: string): Promise<void> {
     if (!name) throw new Error('The name must be given to delete().');
     const fullPath = this.path(name);
+    let folder: Folder | null = null;
     try {
-      if ((await lstat(fullPath)).isDirectory()) await rmdir(fullPath);
-      else await unlink(fullPath);
+      // Removed through the open folder, so a folder swapped for a symlink cannot turn this into a removal outside.
+      folder = fullPath === this.location ? new Folder(fullPath, null) : await this.openFolder(dirname(fullPath), fullPath, false);
+      const entry = fullPath === this.location ? fullPath : folder.entry(basename(fullPath));
+      if ((await lstat(entry)).isDirectory()) await rmdir(entry);
+      else await unlink(entry);
     } catch (error) {
       if (errorCode(error) !== 'ENOENT') throw error;
+    } finally {
+      await folder?.close();
     }
   }
 
