@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { once } from 'node:events';
+import { spawnSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import {
   configure, ContentFile, File, FileSystemStorage, FileTooLarge, InMemoryStorage, settings, Storage,
@@ -288,6 +289,32 @@ describe('saving (items 27–39)', () => {
     );
   });
 
+  test('a file whose size the kernel misstates (/proc, /sys) is stored with all its bytes', { skip: !fs.existsSync('/proc/version') }, async () => {
+    const { storage, location } = makeStorage();
+    const source = await File.open('/proc/version');
+    const name = await storage.save('version.txt', source, {});
+    await source.close();
+    assert.equal(fs.readFileSync(join(location, name), 'utf8'), fs.readFileSync('/proc/version', 'utf8'));
+  });
+
+  test('a source that shrinks during the save (or a /sys file larger on paper) does not hang the process', { skip: !fs.existsSync('/sys/class/net/lo/address') }, () => {
+    // In a child process: a save stuck in a copy loop keeps a thread spinning that not even exit() ends.
+    const location = freshDir();
+    const script = `
+      import { File, FileSystemStorage } from ${JSON.stringify(new URL('../src/index.ts', import.meta.url).href)};
+      const storage = new FileSystemStorage({ location: ${JSON.stringify(location)} });
+      const source = await File.open('/sys/class/net/lo/address');
+      console.log(await storage.save('address.txt', source));
+      await source.close();`;
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      encoding: 'utf8', timeout: 20_000, killSignal: 'SIGKILL',
+    });
+    assert.equal(child.signal, null, 'the save hung and the child was killed');
+    assert.equal(child.status, 0, child.stderr);
+    assert.equal(child.stdout.trim(), 'address.txt');
+    assert.equal(fs.readFileSync(join(location, 'address.txt'), 'utf8'), fs.readFileSync('/sys/class/net/lo/address', 'utf8'));
+  });
+
   test('ContentFile("español") is stored as UTF-8', async () => {
     const { storage, location } = makeStorage();
     await storage.save('unicode.txt', new ContentFile('español'));
@@ -434,7 +461,7 @@ describe('allowOverwrite (items 34–35)', () => {
     assert.equal(await storage.save('test.file', new ContentFile('short')), 'test.file');
     assert.equal(fs.readFileSync(join(location, 'test.file'), 'utf8'), 'short');
 
-    // The same from a file on disk (the kernel-copy path).
+    // The same from a file on disk.
     const sourcePath = join(freshDir('src'), 'tiny.txt');
     fs.writeFileSync(sourcePath, 'ab');
     const source = new File(fs.openSync(sourcePath, 'r'));
@@ -491,7 +518,7 @@ describe('permissions (item 48)', () => {
         const source = new File(fs.openSync(sourcePath, 'r'));
         const copied = await storage.save('the_directory/subdir/copied.txt', source);
         await source.close();
-        assert.equal(modeOf(join(location, copied)), 0o654, 'the kernel-copy path sets the mode too');
+        assert.equal(modeOf(join(location, copied)), 0o654, 'a file saved from disk gets the mode too');
         // A folder that already exists is left as it is.
         fs.mkdirSync(join(location, 'existing'), { mode: 0o700 });
         await storage.save('existing/new/x.txt', new ContentFile('x'));
@@ -619,7 +646,7 @@ describe('FILE_UPLOAD_MAX_SIZE', () => {
     });
   });
 
-  test('an fd source that grew past the limit after its size was read is caught on the kernel-copy path', async () => {
+  test('an fd source that grew past the limit after its size was read is caught while it is copied', async () => {
     const location = freshDir();
     const sourcePath = join(freshDir('src'), 'growing.bin');
     fs.writeFileSync(sourcePath, Buffer.alloc(500, 1));

@@ -8,12 +8,11 @@
  */
 import { constants, existsSync, realpathSync } from 'node:fs';
 import {
-  chmod, copyFile, lchown, link, lstat, mkdir, open, readdir, readlink, rename, rmdir, stat, unlink, type FileHandle,
+  chmod, lchown, link, lstat, mkdir, open, readdir, readlink, rename, rmdir, stat, unlink, type FileHandle,
 } from 'node:fs/promises';
 import { basename, dirname, join, relative, sep } from 'node:path';
-import { FileTooLarge, SuspiciousFileOperation, errorCode } from '../errors.ts';
+import { SuspiciousFileOperation, errorCode } from '../errors.ts';
 import { File } from '../files/File.ts';
-import { sizeLimitOf } from '../files/limits.ts';
 import { MediaRootStorage, type MediaRootStorageOptions } from './MediaRootStorage.ts';
 import { randomString } from './Storage.ts';
 
@@ -216,26 +215,15 @@ export class FileSystemStorage extends MediaRootStorage {
   private async writeTemporary(folder: Folder, content: File): Promise<string> {
     const temporary = folder.entry(`${TEMPORARY_PREFIX}${randomString(16)}`);
     try {
-      if (content.copyablePath !== undefined) {
-        // A local file: let the kernel copy it (copy_file_range/reflink), then check the limit on what was copied.
-        await copyFile(content.copyablePath, temporary, constants.COPYFILE_EXCL);
-        // Through a descriptor of the copy itself (never following a link put in its place).
-        const handle = await open(temporary, constants.O_RDONLY | constants.O_NOFOLLOW);
-        try {
-          const limit = sizeLimitOf(content);
-          if (limit !== undefined && (await handle.stat()).size > limit) throw new FileTooLarge(limit);
-          await handle.chmod(this.filePermissionsMode ?? defaultFileMode());
-        } finally {
-          await handle.close();
-        }
-      } else {
-        const handle = await open(temporary, 'wx', 0o600);
-        try {
-          await writeOverlapped(handle, content.chunks(WRITE_CHUNK_SIZE));
-          await handle.chmod(this.filePermissionsMode ?? defaultFileMode());
-        } finally {
-          await handle.close();
-        }
+      // Always read through the File, never by the kernel's copyFile(): that copies the size stat() gave at
+      // the start, and loops for ever on a source that shrinks meanwhile (or, like /sys files, is smaller
+      // than it says), and copies nothing of a /proc file (whose size is 0).
+      const handle = await open(temporary, 'wx', 0o600);
+      try {
+        await writeOverlapped(handle, content.chunks(WRITE_CHUNK_SIZE));
+        await handle.chmod(this.filePermissionsMode ?? defaultFileMode());
+      } finally {
+        await handle.close();
       }
       return temporary;
     } catch (error) {
