@@ -876,6 +876,13 @@ describe('InMemoryStorage specifics (items 52–58)', () => {
     const name = await storage.save('copy.bin', new ContentFile(bytes));
     bytes[0] = 9;
     assert.deepEqual([...(await readStored(storage, name))], [1, 2, 3]);
+
+    // Nor does changing the bytes a reader got.
+    const opened = await storage.open(name);
+    const read = await opened.read();
+    read[1] = 9;
+    for await (const chunk of opened.chunks()) chunk.fill(0);
+    assert.deepEqual([...(await readStored(storage, name))], [1, 2, 3]);
   });
 
   test('the path of a name is under the location; traversal is refused as on disk', async () => {

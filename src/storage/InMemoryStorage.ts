@@ -91,7 +91,8 @@ export class InMemoryStorage extends MediaRootStorage {
   protected async _open(name: string): Promise<File> {
     const node = this.fileAt(name);
     node.times.accessed = new Date();
-    return new ContentFile(node.bytes, name);
+    // A copy: reads are views of the content they read, and a reader changing them must not change the file.
+    return new ContentFile(node.bytes.slice(), name);
   }
 
   protected async _save(name: string, content: File): Promise<string> {
