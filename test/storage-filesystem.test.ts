@@ -797,6 +797,14 @@ describe('signedUrl() and verifySignedUrl()', () => {
     assert.equal(verifySignedUrl(url).valid, true);
   });
 
+  test('a name outside the storage is never signed (the URL would grant a path outside MEDIA_URL)', async () => {
+    for (const storage of [makeStorage().storage, new InMemoryStorage({ baseUrl: '/test_media_url/' })]) {
+      for (const name of ['../admin/delete-everything', 'a/../../secret.txt', '/etc/passwd']) {
+        await assert.rejects(storage.signedUrl(name, { expiresIn: 60 }), SuspiciousFileOperation, name);
+      }
+    }
+  });
+
   test('expiresIn must be positive', async () => {
     const { storage } = makeStorage();
     await assert.rejects(storage.signedUrl('x.txt', { expiresIn: 0 }), RangeError);

@@ -75,6 +75,9 @@ export abstract class MediaRootStorage extends Storage {
 
   /** A URL under MEDIA_URL that `filefield serve` (or verifySignedUrl) accepts until it expires. */
   override async signedUrl(name: string, options: SignedUrlOptions): Promise<string> {
+    // A signature grants access: only to a name of this storage. url() resolves '..' as urljoin does, so
+    // url('../admin') is '/admin', a path outside MEDIA_URL that a server checking signatures would honour.
+    this.path(name);
     return signUrl(this.url(name), options.expiresIn);
   }
 
