@@ -471,6 +471,20 @@ describe('reading a stored file (§9 items 64, 76)', () => {
   });
 });
 
+describe('a stored file as the content of another save', () => {
+  test('a FieldFile not opened yet is read whole by storage.save(), with or without FILE_UPLOAD_MAX_SIZE', async () => {
+    const doc = new Document();
+    await doc.normal.save('source.txt', new ContentFile('stored content'));
+    for (const limit of [null, 1000]) {
+      await configure({ BASE_DIR: join(mediaRoot, '..'), MEDIA_ROOT: mediaRoot, MEDIA_URL: '/media/', DATABASE: database, FILE_UPLOAD_MAX_SIZE: limit });
+      const loaded = await Document.objects.get(doc.id!);
+      const name = await loaded.normal.storage.save('copies/copy.txt', loaded.normal);
+      assert.equal(fs.readFileSync(join(mediaRoot, name), 'utf8'), 'stored content', `limit ${limit}`);
+      await loaded.normal.close();
+    }
+  });
+});
+
 describe('assignment (§9 items 63, 66)', () => {
   test('a File assigned is not written until instance.save(); then it is', async () => {
     const doc = new Document();

@@ -6,13 +6,18 @@ import { FileTooLarge } from '../errors.ts';
 import { File } from './File.ts';
 
 export class SizeLimitedFile extends File {
-  constructor(inner: File, readonly maxSize: number) {
+  constructor(private readonly inner: File, readonly maxSize: number) {
     super(inner);
+  }
+
+  // Read through the wrapped File itself: one that opens on first use (a FieldFile) has no bytes to share yet.
+  override peekStart(length: number): Promise<Uint8Array> {
+    return this.inner.peekStart(length);
   }
 
   override async *chunks(chunkSize?: number): AsyncGenerator<Uint8Array, void, undefined> {
     let total = 0;
-    for await (const chunk of super.chunks(chunkSize)) {
+    for await (const chunk of this.inner.chunks(chunkSize)) {
       total += chunk.byteLength;
       if (total > this.maxSize) throw new FileTooLarge(this.maxSize);
       yield chunk;
