@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { ContentFile, DEFAULT_CHUNK_SIZE, File } from '../src/index.ts';
+import { ContentFile, DEFAULT_CHUNK_SIZE, File, ImageFile, ValidationError } from '../src/index.ts';
 import { rssSampler } from './support/conformance.ts';
 
 const MiB = 1024 * 1024;
@@ -506,6 +506,15 @@ describe('closed, open() and close()', () => {
     }
     assert.equal(stream.destroyed, true);
   });
+});
+
+test('ImageFile.open() of something that is not an image closes the file it opened', { skip: !fs.existsSync('/proc/self/fd') }, async () => {
+  const path = join(dir, 'not-an-image.png');
+  fs.writeFileSync(path, '<html><script>alert(1)</script></html>');
+  const openDescriptors = () => fs.readdirSync('/proc/self/fd').length;
+  const before = openDescriptors();
+  for (let index = 0; index < 5; index++) await assert.rejects(ImageFile.open(path), ValidationError);
+  assert.equal(openDescriptors(), before, 'no descriptor is left open');
 });
 
 test('a 200 MiB file through an fd streams through chunks() with flat memory', async () => {

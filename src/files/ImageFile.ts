@@ -11,7 +11,12 @@ export class ImageFile extends File {
   /** Opens a local image and reads its dimensions, so width and height are ready. */
   static override async open(path: string, name: string | null = path): Promise<ImageFile> {
     const image = new ImageFile(await File.open(path, name));
-    await image.readDimensions();
+    try {
+      await image.readDimensions();
+    } catch (error) {
+      await image.close(); // not handed to the caller: nobody else could close it
+      throw error;
+    }
     return image;
   }
 
