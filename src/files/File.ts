@@ -73,11 +73,6 @@ export class File {
     return !this.closed && this.requireSource().seekable;
   }
 
-  /** A path that opens these exact bytes, for copies done by the kernel (local regular files only). */
-  get copyablePath(): string | undefined {
-    return this.closed ? undefined : this.source?.copyablePath;
-  }
-
   /** The current read position (bytes read so far, for sequential sources). */
   tell(): number {
     return this.position;

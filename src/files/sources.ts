@@ -28,7 +28,6 @@ export interface ByteSource {
    * A path that opens these very bytes (an open descriptor through /proc on Linux), so a storage on the same
    * machine can copy them in the kernel. Only for seekable regular files.
    */
-  readonly copyablePath: string | undefined;
   readonly closed: boolean;
   close(): Promise<void>;
 }
@@ -43,22 +42,12 @@ function pathOfDescriptor(fd: number): string | undefined {
   }
 }
 
-function procPathOf(fd: number): string | undefined {
-  try {
-    statSync(`/proc/self/fd/${fd}`);
-    return `/proc/self/fd/${fd}`;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * Reads forward only, keeping a queue of bytes that were peeked or over-read so no byte is lost
  * between a peek and the reads that follow it.
  */
 abstract class SequentialSource implements ByteSource {
   readonly seekable = false;
-  readonly copyablePath = undefined;
   private readonly queued: Uint8Array[] = [];
   private queuedBytes = 0;
   private exhausted = false;
@@ -214,7 +203,6 @@ abstract class PositionalSource implements ByteSource {
   readonly seekable = true;
   protected isClosed = false;
   abstract readonly path: string | undefined;
-  abstract readonly copyablePath: string | undefined;
   protected abstract readInto(buffer: Buffer, position: number): Promise<number>;
   protected abstract descriptor(): number;
   protected abstract release(): Promise<void>;
@@ -247,12 +235,10 @@ abstract class PositionalSource implements ByteSource {
 
 class DescriptorSource extends PositionalSource {
   readonly path: string | undefined;
-  readonly copyablePath: string | undefined;
 
   constructor(private readonly fd: number) {
     super();
     this.path = pathOfDescriptor(fd);
-    this.copyablePath = procPathOf(fd);
   }
 
   protected descriptor(): number {
@@ -277,12 +263,10 @@ class DescriptorSource extends PositionalSource {
 
 class FileHandleSource extends PositionalSource {
   readonly path: string | undefined;
-  readonly copyablePath: string | undefined;
 
   constructor(private readonly handle: FileHandle) {
     super();
     this.path = pathOfDescriptor(handle.fd);
-    this.copyablePath = procPathOf(handle.fd);
   }
 
   protected descriptor(): number {
@@ -308,7 +292,6 @@ class FileHandleSource extends PositionalSource {
 class BlobSource implements ByteSource {
   readonly seekable = true;
   readonly path = undefined;
-  readonly copyablePath = undefined;
   private isClosed = false;
 
   constructor(private readonly blob: Blob) {}
@@ -339,7 +322,6 @@ class BlobSource implements ByteSource {
 export class MemorySource implements ByteSource {
   readonly seekable = true;
   readonly path = undefined;
-  readonly copyablePath = undefined;
   readonly closed = false;
 
   constructor(readonly bytes: Uint8Array) {}

@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { settings } from '../conf/settings.ts';
 import { SuspiciousOperation } from '../errors.ts';
 import { sniffContentType } from '../files/contentType.ts';
 import type { File } from '../files/File.ts';
@@ -79,6 +80,18 @@ function isLocal(storage: Storage, name: string): boolean {
   }
 }
 
+/** The database (and its lock and journal) and the settings file, wherever MEDIA_ROOT is. */
+function isProjectFile(storage: Storage, name: string): boolean {
+  let path: string;
+  try {
+    path = storage.path(name);
+  } catch {
+    return false;
+  }
+  const database = settings.DATABASE;
+  return path === settings.SETTINGS_FILE || path === database || path.startsWith(`${database}.`);
+}
+
 async function optional<T>(read: () => Promise<T>): Promise<T | undefined> {
   try {
     return await read();
@@ -138,6 +151,11 @@ export async function serveMedia(
   }
 
   const { storage } = context;
+  if (isProjectFile(storage, name)) {
+    // MEDIA_ROOT set to the project's folder (or above it) must not publish the rows or the settings.
+    sendStatus(response, 404, 'Not found.');
+    return;
+  }
   if (!isLocal(storage, name)) {
     // The storage serves its own files (S3, Azure…); its URL is where they are.
     response.writeHead(302, { Location: storage.url(name), 'Cache-Control': 'no-store', 'Content-Length': 0 });

@@ -27,6 +27,8 @@ export function mediaNameFromPath(rawPath: string, prefix: string): string | nul
     }
     // An empty segment is a doubled or leading slash (an absolute path once joined); dots walk upwards.
     if (segment === '' || segment === '.' || segment === '..') return null;
+    // Hidden files are the project's, not uploads (.filefield_secret, .env, .git, saves in progress).
+    if (segment.startsWith('.')) return null;
     if (/[\u0000-\u001f\u007f\\/]/.test(segment)) return null;
     segments.push(segment);
   }
