@@ -82,6 +82,7 @@ export class UploadJournal {
   private handle: Promise<FileHandle> | null = null;
   private logFile: string | null = null;
   private outstanding = 0;
+  private writes: Promise<void> = Promise.resolve();
   /** Open entries whose files wait for a row a later save writes: settled, not swept, on a clean exit. */
   private readonly keptOnCleanExit = new Set<string>();
 
@@ -112,8 +113,17 @@ export class UploadJournal {
     return this.handle;
   }
 
-  private async append(line: Line): Promise<void> {
-    await (await this.log()).write(JSON.stringify(line) + '\n');
+  /** Log writes run one at a time, in order, so that emptying the log can never wipe a line written meanwhile. */
+  private inOrder(operation: (log: FileHandle) => Promise<unknown>): Promise<void> {
+    const done = this.writes.then(async () => {
+      await operation(await this.log());
+    });
+    this.writes = done.catch(() => undefined);
+    return done;
+  }
+
+  private append(line: Line): Promise<void> {
+    return this.inOrder((log) => log.write(JSON.stringify(line) + '\n'));
   }
 
   async begin(model: string, field: string, requestedName: string): Promise<JournalEntry> {
@@ -139,7 +149,8 @@ export class UploadJournal {
     this.keptOnCleanExit.delete(entry.token);
     this.outstanding--;
     // Keep the log short: with nothing open, its lines say nothing.
-    if (this.outstanding === 0) await (await this.log()).truncate(0);
+    // Checked when its turn comes: a save begun meanwhile has counted itself by then.
+    if (this.outstanding === 0) await this.inOrder((log) => (this.outstanding === 0 ? log.truncate(0) : Promise.resolve()));
   }
 
   /** Logs of processes that are gone, with the entries they left open. */
