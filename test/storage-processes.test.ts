@@ -129,4 +129,12 @@ test('a save killed with SIGKILL in the middle leaves no file under its final na
 
   // The name is still free for the next save.
   assert.equal(await storage.save('uploads/big.bin', new Uint8Array([1, 2, 3])), 'uploads/big.bin');
+
+  // The killed save's temporary file is removed by the clean-up (filefield check runs it); a save of a live
+  // process (this one) is left alone.
+  assert.ok(leftovers.length > 0, 'the killed save left its temporary file');
+  const ours = join(location, 'uploads', `${TEMPORARY_PREFIX}${process.pid}-inprogress00000`);
+  fs.writeFileSync(ours, 'a save under way');
+  assert.deepEqual((await storage.removeAbandonedTemporaryFiles()).sort(), leftovers.map((entry) => `uploads/${entry}`).sort());
+  assert.deepEqual(fs.readdirSync(join(location, 'uploads')).sort(), ['big.bin', `${TEMPORARY_PREFIX}${process.pid}-inprogress00000`].sort());
 });

@@ -14,15 +14,13 @@ import { basename, dirname, join, relative, sep } from 'node:path';
 import { SuspiciousFileOperation, errorCode } from '../errors.ts';
 import { File } from '../files/File.ts';
 import { MediaRootStorage, type MediaRootStorageOptions } from './MediaRootStorage.ts';
-import { randomString } from './Storage.ts';
+import { isAbandoned, isTemporaryName, temporaryName } from './temporaryFiles.ts';
 
 export interface FileSystemStorageOptions extends MediaRootStorageOptions {
   /** Replace an existing file of the same name (atomically) instead of choosing another name. */
   allowOverwrite?: boolean;
 }
 
-/** Temporary files of saves in progress; hidden from listdir(). */
-const TEMPORARY_PREFIX = '.filefield-tmp-';
 /** Large pieces keep the number of system calls low; memory stays at one piece whatever the file's size. */
 const WRITE_CHUNK_SIZE = 1024 * 1024;
 
@@ -213,7 +211,7 @@ export class FileSystemStorage extends MediaRootStorage {
 
   /** Writes all of the content to a new temporary file in the target's folder; removes it on any failure. */
   private async writeTemporary(folder: Folder, content: File): Promise<string> {
-    const temporary = folder.entry(`${TEMPORARY_PREFIX}${randomString(16)}`);
+    const temporary = folder.entry(temporaryName());
     try {
       // Always read through the File, never by the kernel's copyFile(): that copies the size stat() gave at
       // the start, and loops for ever on a source that shrinks meanwhile (or, like /sys files, is smaller
@@ -346,12 +344,43 @@ export class FileSystemStorage extends MediaRootStorage {
     const files: string[] = [];
     const folder = this.path(path);
     for (const entry of await readdir(folder, { withFileTypes: true })) {
-      if (entry.name.startsWith(TEMPORARY_PREFIX)) continue;
+      if (isTemporaryName(entry.name)) continue;
       const isFolder = entry.isDirectory()
         || (entry.isSymbolicLink() && (await isDirectory(`${folder}${sep}${entry.name}`)));
       (isFolder ? directories : files).push(entry.name);
     }
     return [directories, files];
+  }
+
+  /**
+   * Removes the temporary files that killed saves left anywhere under the location (a save still under
+   * way, in a live process, is left alone) and returns their names. `filefield check` runs it.
+   */
+  async removeAbandonedTemporaryFiles(): Promise<string[]> {
+    const removed: string[] = [];
+    const visit = async (folder: string): Promise<void> => {
+      let entries;
+      try {
+        entries = await readdir(folder, { withFileTypes: true });
+      } catch (error) {
+        if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR') return;
+        throw error;
+      }
+      for (const entry of entries) {
+        const entryPath = join(folder, entry.name);
+        if (entry.isDirectory()) {
+          await visit(entryPath); // a symlinked folder is not a Dirent directory: links are never followed
+        } else if (entry.isFile() && isTemporaryName(entry.name)) {
+          const stats = await lstat(entryPath).catch(() => null);
+          if (stats && isAbandoned(entry.name, stats.mtime)) {
+            await unlink(entryPath).catch(() => undefined);
+            removed.push(relative(this.location, entryPath).split(sep).join('/'));
+          }
+        }
+      }
+    };
+    await visit(this.location);
+    return removed;
   }
 
   override async size(name: string): Promise<number> {

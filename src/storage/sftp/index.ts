@@ -14,12 +14,13 @@ import { settings } from '../../conf/settings.ts';
 import { SuspiciousOperation } from '../../errors.ts';
 import { File } from '../../files/File.ts';
 import { StorageOperationError } from '../operationError.ts';
-import { Storage, randomString } from '../Storage.ts';
+import { Storage } from '../Storage.ts';
+import { isTemporaryName, temporaryName } from '../temporaryFiles.ts';
 import { mediaUrl } from '../urls.ts';
 import { SftpConnection, type SftpClient } from './connection.ts';
 import { sftpOperationError } from './errors.ts';
 import { resolveSFTPOptions, type ResolvedSFTPOptions, type SFTPStorageOptions } from './options.ts';
-import { TEMPORARY_PREFIX, remotePathOf } from './paths.ts';
+import { remotePathOf } from './paths.ts';
 import { pieceSizeFor, readStream, writeNewFile } from './transfer.ts';
 
 export type { SFTPStorageOptions } from './options.ts';
@@ -98,7 +99,7 @@ export class SFTPStorage extends Storage {
     }
     const { client, sftp } = lease;
     const folder = posix.dirname(this.remotePath(name));
-    const temporary = `${folder}/${TEMPORARY_PREFIX}${randomString(16)}`;
+    const temporary = `${folder}/${temporaryName()}`;
     let temporaryExists = false;
     let currentName = name;
     const source = { failed: false };
@@ -191,7 +192,7 @@ export class SFTPStorage extends Storage {
       const directories: string[] = [];
       const files: string[] = [];
       for (const entry of await client.list(folder)) {
-        if (entry.name.startsWith(TEMPORARY_PREFIX)) continue;
+        if (isTemporaryName(entry.name)) continue;
         const isFolder = entry.type === 'd' || (entry.type === 'l' && (await client.exists(`${folder}/${entry.name}`)) === 'd');
         (isFolder ? directories : files).push(entry.name);
       }

@@ -5,8 +5,6 @@
 import { posix } from 'node:path';
 import { segmentsBelow } from '../remoteNames.ts';
 
-/** Temporary files of saves in progress; hidden from listdir(). */
-export const TEMPORARY_PREFIX = '.filefield-tmp-';
 
 /** The root as given, normalized: '' (the login folder), a relative folder, or an absolute one. */
 export function normalizeRoot(root: string): string {
