@@ -16,7 +16,7 @@ import {
 import { configure, ContentFile, File, FileTooLarge, ImproperlyConfigured } from '../src/index.ts';
 import { AzureStorage, StorageOperationError, type AzureStorageOptions } from '../src/storage/azure/index.ts';
 import { blobSasQuery, SAS_VERSION } from '../src/storage/azure/sas.ts';
-import { randomFolder, readStored, storageConformance } from './support/conformance.ts';
+import { failingStream, randomFolder, readStored, storageConformance } from './support/conformance.ts';
 import { startAzurite, type AzuriteServer } from './support/azurite.ts';
 
 const projectRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -52,22 +52,6 @@ async function blobNamesIn(container: ContainerClient): Promise<string[]> {
   const names: string[] = [];
   for await (const blob of container.listBlobsFlat()) names.push(blob.name);
   return names;
-}
-
-/** A Readable that sends `beforeFailure` bytes and then fails, like a client connection that drops. */
-function failingStream(beforeFailure: number): Readable {
-  let sent = 0;
-  return new Readable({
-    read() {
-      if (sent >= beforeFailure) {
-        this.destroy(new Error('the client went away'));
-        return;
-      }
-      const piece = Buffer.alloc(Math.min(256 * 1024, beforeFailure - sent), 7);
-      sent += piece.byteLength;
-      this.push(piece);
-    },
-  });
 }
 
 function assertOperationError(error: unknown, operation: string, reasonPattern: RegExp): true {

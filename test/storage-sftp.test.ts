@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { configure, ContentFile, File, FileTooLarge, ImproperlyConfigured } from '../src/index.ts';
 import { SFTPStorage, StorageOperationError, type SFTPStorageOptions } from '../src/storage/sftp/index.ts';
-import { randomFolder, readStored, storageConformance } from './support/conformance.ts';
+import { failingStream, randomFolder, readStored, storageConformance } from './support/conformance.ts';
 import { startSshd, type SshdServer } from './support/sshd.ts';
 
 const projectRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -55,22 +55,6 @@ function entriesUnder(folder: string): string[] {
   } catch {
     return [];
   }
-}
-
-/** A Readable that sends `beforeFailure` bytes and then fails, like a client connection that drops. */
-function failingStream(beforeFailure: number): Readable {
-  let sent = 0;
-  return new Readable({
-    read() {
-      if (sent >= beforeFailure) {
-        this.destroy(new Error('the client went away'));
-        return;
-      }
-      const piece = Buffer.alloc(Math.min(256 * 1024, beforeFailure - sent), 7);
-      sent += piece.byteLength;
-      this.push(piece);
-    },
-  });
 }
 
 function assertOperationError(error: unknown, operation: string, reasonPattern: RegExp, code?: string): true {

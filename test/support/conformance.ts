@@ -100,6 +100,22 @@ export function generatedStream(totalBytes: number, pieceSize = 64 * 1024): { st
   };
 }
 
+/** A Readable that sends `beforeFailure` bytes and then fails, like a client connection that drops. */
+export function failingStream(beforeFailure: number): Readable {
+  let sent = 0;
+  return new Readable({
+    read() {
+      if (sent >= beforeFailure) {
+        this.destroy(new Error('the client went away'));
+        return;
+      }
+      const piece = Buffer.alloc(Math.min(256 * 1024, beforeFailure - sent), 7);
+      sent += piece.byteLength;
+      this.push(piece);
+    },
+  });
+}
+
 /**
  * A full garbage collection, where one can be had (V8's gc, exposed at run time); undefined otherwise.
  * Used so that memory checks measure what a save keeps alive, not garbage that V8 has not collected yet.
