@@ -1,56 +1,22 @@
 // FileField, ImageField, FieldFile, the scalar fields and the Manager, through the public API, with real
 // files in a fresh MEDIA_ROOT and a fresh DATABASE per test (reference §7 and §9 items 19–29, 61–76).
-import { test, describe, before, after, beforeEach, afterEach } from 'node:test';
+import { test, describe, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   CharField, configure, ContentFile, DoesNotExist, FieldError, FieldFile, File, FileField, FileSystemStorage,
   ImageField, ImageFieldFile, ImproperlyConfigured, IntegerField, Model, MultipleObjectsReturned, settings,
   storages, strftime, SuspiciousFileOperation, ValidationError, type ImageFieldFile as ImageFieldFileType,
 } from '../src/index.ts';
 import { Profile } from '../example/models.ts';
+import { bytesOf, fixture, projectPerTest } from './support/fixtures.ts';
 
 const RND7 = '[A-Za-z0-9]{7}';
-const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
-const bytesOf = (name: string): Buffer => fs.readFileSync(fixture(name));
 const text = (bytes: Uint8Array): string => Buffer.from(bytes).toString('utf8');
 
-let scratch: string;
-let mediaRoot: string;
-let database: string;
-let counter = 0;
-const openFds: number[] = [];
-
-/** A file descriptor on a fixture, closed after the test. */
-function openFixture(name: string): number {
-  const fd = fs.openSync(fixture(name), 'r');
-  openFds.push(fd);
-  return fd;
-}
-
-before(() => {
-  scratch = fs.realpathSync(fs.mkdtempSync(join(tmpdir(), 'filefield-fields-')));
-});
-
-beforeEach(async () => {
-  const root = join(scratch, `t${++counter}`);
-  fs.mkdirSync(root);
-  mediaRoot = join(root, 'media');
-  database = join(root, 'db.json');
-  await configure({ BASE_DIR: root, MEDIA_ROOT: mediaRoot, MEDIA_URL: '/media/', DATABASE: database });
-});
-
-afterEach(() => {
-  for (const fd of openFds.splice(0)) fs.closeSync(fd);
-});
-
-after(async () => {
-  await configure({});
-  fs.rmSync(scratch, { recursive: true, force: true });
-});
+const project = projectPerTest('filefield-fields-');
+const { openFixture } = project;
 
 /** Runs `run` and returns the message of what it threw (sync or async), checking the error's class. */
 async function rejection(run: () => unknown, kind: new (...args: any[]) => Error = Error): Promise<string> {
@@ -141,7 +107,7 @@ describe('uploadTo', () => {
     const doc = new Document();
     await doc.normal.save('x.txt', new ContentFile('x'));
     assert.equal(doc.normal.name, 'tests/x.txt');
-    assert.ok(fs.existsSync(join(mediaRoot, 'tests', 'x.txt')));
+    assert.ok(fs.existsSync(join(project.mediaRoot, 'tests', 'x.txt')));
   });
 
   test("strftime tokens give today's local date ('d/%Y/%m/%d')", async () => {
@@ -157,7 +123,7 @@ describe('uploadTo', () => {
     const expected = (date: Date) =>
       `d/${date.getFullYear()}/${String(date.getMonth() + 1).padStart(2, '0')}/${String(date.getDate()).padStart(2, '0')}/x.txt`;
     assert.ok([expected(before), expected(after)].includes(dated.file.name), dated.file.name);
-    assert.equal(fs.readFileSync(join(mediaRoot, dated.file.name), 'utf8'), 'dated');
+    assert.equal(fs.readFileSync(join(project.mediaRoot, dated.file.name), 'utf8'), 'dated');
     assert.equal(strftime('%Y-%m-%d %H:%M:%S %%', new Date(2004, 1, 3, 4, 5, 6)), '2004-02-03 04:05:06 %');
   });
 
@@ -271,13 +237,13 @@ describe('storage option', () => {
   test('the default is the default storage; an alias and a Storage are used as given', () => {
     assert.equal(new FileField().storage, storages.get('default'));
     assert.equal(new FileField({ storage: 'default' }).storage, storages.get('default'));
-    const own = new FileSystemStorage({ location: mediaRoot });
+    const own = new FileSystemStorage({ location: project.mediaRoot });
     assert.equal(new FileField({ storage: own }).storage, own);
   });
 
   test('a function is called once, on first use', () => {
     let calls = 0;
-    const own = new FileSystemStorage({ location: mediaRoot });
+    const own = new FileSystemStorage({ location: project.mediaRoot });
     const field = new FileField({ storage: () => (calls++, own) });
     assert.equal(field.storage, own);
     assert.equal(field.storage, own);
@@ -310,8 +276,8 @@ describe('saving and collisions', () => {
     await second.normal.save('django_test.txt', new ContentFile('more content'));
     assert.match(second.normal.name, new RegExp(`^tests/django_test_${RND7}\\.txt$`));
     assert.equal(second.normal.size, 12);
-    assert.equal(fs.readFileSync(join(mediaRoot, 'tests', 'django_test.txt'), 'utf8'), 'content');
-    assert.equal(fs.readFileSync(join(mediaRoot, second.normal.name), 'utf8'), 'more content');
+    assert.equal(fs.readFileSync(join(project.mediaRoot, 'tests', 'django_test.txt'), 'utf8'), 'content');
+    assert.equal(fs.readFileSync(join(project.mediaRoot, second.normal.name), 'utf8'), 'more content');
     assert.equal(await Document.objects.count(), 2);
   });
 
@@ -320,7 +286,7 @@ describe('saving and collisions', () => {
     const b = await new Document().normal.save('x.txt', new ContentFile('b'));
     assert.equal(a.name, 'tests/x.txt');
     assert.match(b.name, new RegExp(`^tests/x_${RND7}\\.txt$`));
-    assert.deepEqual(filesUnder(mediaRoot), [a.name, b.name].sort());
+    assert.deepEqual(filesUnder(project.mediaRoot), [a.name, b.name].sort());
   });
 
   test('concurrent saves of one name never share a file', async () => {
@@ -329,7 +295,7 @@ describe('saving and collisions', () => {
     const names = docs.map((doc) => doc.normal.name);
     assert.equal(new Set(names).size, 6);
     for (const [index, doc] of docs.entries()) {
-      assert.equal(fs.readFileSync(join(mediaRoot, doc.normal.name), 'utf8'), `content ${index}`);
+      assert.equal(fs.readFileSync(join(project.mediaRoot, doc.normal.name), 'utf8'), `content ${index}`);
     }
     assert.equal(await Document.objects.count(), 6);
   });
@@ -362,7 +328,7 @@ describe('saving and collisions', () => {
     const doc = new Document();
     await doc.normal.save('later.txt', new ContentFile('later'), { save: false });
     assert.equal(doc.normal.name, 'tests/later.txt');
-    assert.ok(fs.existsSync(join(mediaRoot, 'tests', 'later.txt')));
+    assert.ok(fs.existsSync(join(project.mediaRoot, 'tests', 'later.txt')));
     assert.equal(doc.id, null);
     assert.equal(await Document.objects.count(), 0);
     await doc.save();
@@ -382,8 +348,8 @@ describe('saving and collisions', () => {
       await handle.close();
     }
     await doc.myfile.save('from-blob.txt', new File(new Blob([new Uint8Array(notes)])));
-    assert.deepEqual(fs.readFileSync(join(mediaRoot, doc.normal.name)), notes);
-    assert.deepEqual(fs.readFileSync(join(mediaRoot, doc.myfile.name)), notes);
+    assert.deepEqual(fs.readFileSync(join(project.mediaRoot, doc.normal.name)), notes);
+    assert.deepEqual(fs.readFileSync(join(project.mediaRoot, doc.myfile.name)), notes);
     assert.equal(doc.normal.size, notes.byteLength);
     assert.equal(doc.myfile.size, notes.byteLength);
   });
@@ -392,7 +358,7 @@ describe('saving and collisions', () => {
     const doc = new Document();
     await doc.normal.save('résumé café.txt', new File(openFixture('résumé café.txt')));
     assert.equal(doc.normal.name, 'tests/résumé_café.txt');
-    assert.deepEqual(fs.readFileSync(join(mediaRoot, 'tests', 'résumé_café.txt')), bytesOf('résumé café.txt'));
+    assert.deepEqual(fs.readFileSync(join(project.mediaRoot, 'tests', 'résumé_café.txt')), bytesOf('résumé café.txt'));
     assert.equal(doc.normal.url, '/media/tests/r%C3%A9sum%C3%A9_caf%C3%A9.txt');
   });
 });
@@ -435,7 +401,7 @@ describe('an empty FieldFile (§9 items 61, 67)', () => {
     const loaded = await Document.objects.get(doc.id!);
     assert.ok(loaded.normal instanceof FieldFile);
     assert.equal(loaded.normal.name, '');
-    const row = JSON.parse(fs.readFileSync(database, 'utf8')).tables.Document[0];
+    const row = JSON.parse(fs.readFileSync(project.database, 'utf8')).tables.Document[0];
     assert.equal(row.normal, null);
   });
 });
@@ -476,10 +442,10 @@ describe('a stored file as the content of another save', () => {
     const doc = new Document();
     await doc.normal.save('source.txt', new ContentFile('stored content'));
     for (const limit of [null, 1000]) {
-      await configure({ BASE_DIR: join(mediaRoot, '..'), MEDIA_ROOT: mediaRoot, MEDIA_URL: '/media/', DATABASE: database, FILE_UPLOAD_MAX_SIZE: limit });
+      await configure(project.settings({ FILE_UPLOAD_MAX_SIZE: limit }));
       const loaded = await Document.objects.get(doc.id!);
       const name = await loaded.normal.storage.save('copies/copy.txt', loaded.normal);
-      assert.equal(fs.readFileSync(join(mediaRoot, name), 'utf8'), 'stored content', `limit ${limit}`);
+      assert.equal(fs.readFileSync(join(project.mediaRoot, name), 'utf8'), 'stored content', `limit ${limit}`);
       await loaded.normal.close();
     }
   });
@@ -492,18 +458,18 @@ describe('assignment (§9 items 63, 66)', () => {
     assert.ok(doc.normal instanceof FieldFile);
     assert.equal(doc.normal.committed, false);
     assert.equal(doc.normal.size, 8);
-    assert.deepEqual(filesUnder(mediaRoot), []);
+    assert.deepEqual(filesUnder(project.mediaRoot), []);
     await doc.save();
     assert.equal(doc.normal.committed, true);
     assert.equal(doc.normal.name, 'tests/assignment.txt');
-    assert.deepEqual(fs.readdirSync(join(mediaRoot, 'tests')), ['assignment.txt']);
+    assert.deepEqual(fs.readdirSync(join(project.mediaRoot, 'tests')), ['assignment.txt']);
     assert.equal((await Document.objects.get(doc.id!)).normal.name, 'tests/assignment.txt');
   });
 
   test('a File given to the constructor, or to objects.create(), is stored by the save', async () => {
     const made = await Document.objects.create({ normal: new ContentFile('created', 'created.txt') });
     assert.equal(made.normal.name, 'tests/created.txt');
-    assert.equal(fs.readFileSync(join(mediaRoot, 'tests', 'created.txt'), 'utf8'), 'created');
+    assert.equal(fs.readFileSync(join(project.mediaRoot, 'tests', 'created.txt'), 'utf8'), 'created');
   });
 
   test('a nameless ContentFile assigned → FieldError naming the field, with the ContentFile note; nothing stored', async () => {
@@ -513,7 +479,7 @@ describe('assignment (§9 items 63, 66)', () => {
     assert.match(message, /^File for myfile must have the name attribute specified to be saved\./);
     assert.ok(message.includes("Pass a 'name' argument to ContentFile."), message);
     assert.equal(await Document.objects.count(), 0);
-    assert.deepEqual(filesUnder(mediaRoot), []);
+    assert.deepEqual(filesUnder(project.mediaRoot), []);
   });
 
   test('a nameless File that is not a ContentFile → FieldError without the ContentFile note', async () => {
@@ -535,7 +501,7 @@ describe('assignment (§9 items 63, 66)', () => {
       await opened.close();
     }
     assert.equal(await Document.objects.count(), 0);
-    assert.deepEqual(filesUnder(mediaRoot), []);
+    assert.deepEqual(filesUnder(project.mediaRoot), []);
   });
 
   test('a name assigned refers to a stored file; the save records its size and type', async () => {
@@ -547,7 +513,7 @@ describe('assignment (§9 items 63, 66)', () => {
     await other.save();
     assert.equal(other.normal.size, 7);
     assert.equal((await Document.objects.get(other.id!)).normal.contentType, 'text/plain');
-    assert.deepEqual(filesUnder(mediaRoot), ['tests/shared.txt'], 'no copy is made');
+    assert.deepEqual(filesUnder(project.mediaRoot), ['tests/shared.txt'], 'no copy is made');
   });
 
   test('null or "" assigned empties the field; a wrong type is a TypeError', async () => {
@@ -557,7 +523,7 @@ describe('assignment (§9 items 63, 66)', () => {
     assert.equal(doc.normal.name, '');
     await doc.save();
     assert.equal((await Document.objects.get(doc.id!)).normal.name, '');
-    assert.ok(fs.existsSync(join(mediaRoot, 'tests', 'gone.txt')), 'unassigning does not delete the file');
+    assert.ok(fs.existsSync(join(project.mediaRoot, 'tests', 'gone.txt')), 'unassigning does not delete the file');
     doc.normal = '' as never;
     assert.equal(doc.normal.name, '');
     assert.throws(() => { doc.normal = 42 as never; }, TypeError);
@@ -568,7 +534,7 @@ describe('delete (§9 item 67)', () => {
   test('delete() removes the file, empties the field and saves the row', async () => {
     const doc = new Document();
     await doc.myfile.save('foo', new ContentFile(new Uint8Array(0), 'foo'));
-    const stored = join(mediaRoot, doc.myfile.name);
+    const stored = join(project.mediaRoot, doc.myfile.name);
     assert.ok(fs.existsSync(stored));
     await doc.myfile.delete();
     assert.equal(doc.myfile.name, '');
@@ -584,7 +550,7 @@ describe('delete (§9 item 67)', () => {
     const name = doc.myfile.name;
     await doc.myfile.delete({ save: false });
     assert.equal(doc.myfile.name, '');
-    assert.equal(fs.existsSync(join(mediaRoot, name)), false);
+    assert.equal(fs.existsSync(join(project.mediaRoot, name)), false);
     assert.equal((await Document.objects.get(doc.id!)).myfile.name, name, 'the row still names the file');
     await doc.save();
     assert.equal((await Document.objects.get(doc.id!)).myfile.name, '');
@@ -596,7 +562,7 @@ describe('delete (§9 item 67)', () => {
     await doc.delete();
     assert.equal(doc.id, null);
     assert.equal(await Document.objects.count(), 0);
-    assert.ok(fs.existsSync(join(mediaRoot, 'tests', 'kept.txt')));
+    assert.ok(fs.existsSync(join(project.mediaRoot, 'tests', 'kept.txt')));
     await assert.rejects(doc.delete(), ValidationError);
   });
 });
@@ -897,7 +863,7 @@ describe('Manager', () => {
   test('the rows live in the DATABASE file as JSON', async () => {
     await Book.objects.create({ title: 'A', cover: new ContentFile('hi', 'hi.txt') });
     const data = JSON.parse(fs.readFileSync(settings.DATABASE, 'utf8'));
-    assert.equal(settings.DATABASE, database);
+    assert.equal(settings.DATABASE, project.database);
     assert.deepEqual(data.tables.Book, [{ id: 1, title: 'A', pages: null, cover: { name: 'covers/hi.txt', contentType: 'text/plain', size: 2 } }]);
   });
 });

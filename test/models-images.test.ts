@@ -1,62 +1,23 @@
 // ImageField decides from the bytes, never from the name: fakes are refused with a message that says what
 // they are, and a refused (or failed) save leaves no file in MEDIA_ROOT and no row. Real images of every
 // accepted format are stored with their dimensions and an extension that matches their bytes.
-import { test, describe, before, after, beforeEach, afterEach } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import {
   configure, ContentFile, File, FieldFile, FileField, FileSystemStorage, FileTooLarge, ImageField, Model,
-  ValidationError, type ImageFieldFile, type SettingsInput,
+  ValidationError, type ImageFieldFile,
 } from '../src/index.ts';
 import { Profile } from '../example/models.ts';
+import { bytesOf, projectPerTest } from './support/fixtures.ts';
 
-const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
-const bytesOf = (name: string): Buffer => fs.readFileSync(fixture(name));
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 const isRoot = process.getuid?.() === 0;
 
-let scratch: string;
-let root: string;
-let mediaRoot: string;
-let database: string;
-let counter = 0;
-const openFds: number[] = [];
-
-function openFixture(name: string): number {
-  const fd = fs.openSync(fixture(name), 'r');
-  openFds.push(fd);
-  return fd;
-}
-
-function settingsFor(extra: SettingsInput = {}): SettingsInput {
-  return { BASE_DIR: root, MEDIA_ROOT: mediaRoot, MEDIA_URL: '/media/', DATABASE: database, ...extra };
-}
-
-before(() => {
-  scratch = fs.realpathSync(fs.mkdtempSync(join(tmpdir(), 'filefield-images-')));
-});
-
-beforeEach(async () => {
-  root = join(scratch, `t${++counter}`);
-  fs.mkdirSync(root);
-  mediaRoot = join(root, 'media');
-  database = join(root, 'db.json');
-  await configure(settingsFor());
-});
-
-afterEach(() => {
-  for (const fd of openFds.splice(0)) fs.closeSync(fd);
-});
-
-after(async () => {
-  await configure({});
-  fs.chmodSync(scratch, 0o700);
-  fs.rmSync(scratch, { recursive: true, force: true });
-});
+const project = projectPerTest('filefield-images-');
+const { openFixture } = project;
 
 /** Everything under MEDIA_ROOT, recursively, hidden and temporary entries included. */
 function everythingIn(folder: string): string[] {
@@ -71,7 +32,7 @@ function filesIn(folder: string): string[] {
 
 /** The `begin` lines of the upload journal that no `done` line closed, across every log. */
 function openJournalEntries(): unknown[] {
-  const folder = `${database}.uploads`;
+  const folder = `${project.database}.uploads`;
   if (!fs.existsSync(folder)) return [];
   const open = new Map<string, unknown>();
   for (const name of fs.readdirSync(folder)) {
@@ -130,7 +91,7 @@ function assertRefusal(error: unknown, fake: Fake): true {
 }
 
 async function assertNothingKept(): Promise<void> {
-  assert.deepEqual(everythingIn(mediaRoot), [], 'nothing at all in MEDIA_ROOT');
+  assert.deepEqual(everythingIn(project.mediaRoot), [], 'nothing at all in MEDIA_ROOT');
   assert.equal(await Profile.objects.count(), 0, 'no row');
   assert.deepEqual(openJournalEntries(), []);
 }
@@ -171,7 +132,7 @@ describe('fake images are refused: ValidationError saying what was found, no fil
     const kept = profile.picture.name;
     profile.picture = new ContentFile(bytesOf('html-posing.png'), 'evil.png') as never;
     await assert.rejects(profile.save(), ValidationError);
-    assert.deepEqual(filesIn(mediaRoot), [kept]);
+    assert.deepEqual(filesIn(project.mediaRoot), [kept]);
     const loaded = await Profile.objects.get(profile.id!);
     assert.equal(loaded.picture.name, kept);
     assert.equal(loaded.picture.width, 64);
@@ -183,7 +144,7 @@ describe('fake images are refused: ValidationError saying what was found, no fil
     assert.equal(svg.picture.name, 'svgs/script.svg');
     assert.equal(svg.picture.contentType, 'image/svg+xml');
     assert.deepEqual([svg.picture.width, svg.picture.height], [120, 80]);
-    assert.deepEqual(fs.readFileSync(join(mediaRoot, 'svgs', 'script.svg')), bytesOf('script.svg'));
+    assert.deepEqual(fs.readFileSync(join(project.mediaRoot, 'svgs', 'script.svg')), bytesOf('script.svg'));
 
     const plain = new SvgProfile();
     await plain.picture.save('plain.svg', new File(openFixture('plain.svg')));
@@ -252,7 +213,7 @@ describe('real images', () => {
     assert.equal(photo.image.name, 'photos/archive.tar.gif');
     await photo.image.save('noextension', new File(openFixture('image.webp')));
     assert.equal(photo.image.name, 'photos/noextension.webp');
-    assert.deepEqual(fs.readFileSync(join(mediaRoot, 'photos', 'photo.jpg')), bytesOf('image.jpg'));
+    assert.deepEqual(fs.readFileSync(join(project.mediaRoot, 'photos', 'photo.jpg')), bytesOf('image.jpg'));
   });
 
   test('an extension that agrees is kept as written (.jpeg, .JPG, .tiff)', async () => {
@@ -280,11 +241,11 @@ describe('FILE_UPLOAD_MAX_SIZE', () => {
   }
 
   test('a big stream into a FileField → FileTooLarge; no file, no row', async () => {
-    await configure(settingsFor({ FILE_UPLOAD_MAX_SIZE: 100_000 }));
+    await configure(project.settings({ FILE_UPLOAD_MAX_SIZE: 100_000 }));
     const upload = new Upload();
     await assert.rejects(upload.file.save('big.bin', new File(bigStream(4 * 1024 * 1024), 'big.bin')), (error: unknown) =>
       error instanceof FileTooLarge && error.limit === 100_000 && error instanceof ValidationError);
-    assert.deepEqual(filesIn(mediaRoot), []);
+    assert.deepEqual(filesIn(project.mediaRoot), []);
     assert.equal(await Upload.objects.count(), 0);
     assert.deepEqual(openJournalEntries(), []);
 
@@ -295,52 +256,52 @@ describe('FILE_UPLOAD_MAX_SIZE', () => {
   });
 
   test('an image over the limit → FileTooLarge, whether its size is known or streamed', async () => {
-    await configure(settingsFor({ FILE_UPLOAD_MAX_SIZE: 500 }));
+    await configure(project.settings({ FILE_UPLOAD_MAX_SIZE: 500 }));
     const profile = new Profile();
     await assert.rejects(profile.picture.save('me.png', new File(openFixture('image.png'))), FileTooLarge);
     await assert.rejects(profile.picture.save('me.png', new ContentFile(bytesOf('image.png'))), FileTooLarge);
     const stream = Readable.from([bytesOf('image.png').subarray(0, 300), bytesOf('image.png').subarray(300)]);
     await assert.rejects(profile.picture.save('me.png', new File(stream, 'me.png')), FileTooLarge);
-    assert.deepEqual(filesIn(mediaRoot), []);
+    assert.deepEqual(filesIn(project.mediaRoot), []);
     assert.equal(await Profile.objects.count(), 0);
     assert.equal(profile.picture.name, '');
   });
 });
 
 describe('a failure after the bytes are stored removes them again', () => {
-  test('a database error (DATABASE is a folder) leaves no stored file; a later save works', async () => {
-    const folder = join(root, 'db-is-a-folder');
+  test('a project.database error (DATABASE is a folder) leaves no stored file; a later save works', async () => {
+    const folder = join(project.root, 'db-is-a-folder');
     fs.mkdirSync(folder);
-    await configure(settingsFor({ DATABASE: folder }));
+    await configure(project.settings({ DATABASE: folder }));
     const profile = new Profile();
     await assert.rejects(profile.picture.save('me.png', new File(openFixture('image.png'))), { code: 'EISDIR' });
-    assert.deepEqual(filesIn(mediaRoot), [], 'the stored picture was deleted again');
+    assert.deepEqual(filesIn(project.mediaRoot), [], 'the stored picture was deleted again');
     assert.equal(profile.id, null);
 
     const upload = new Upload();
     upload.file = new ContentFile('retry me', 'retry.txt') as never;
     await assert.rejects(upload.save(), { code: 'EISDIR' });
-    assert.deepEqual(filesIn(mediaRoot), []);
+    assert.deepEqual(filesIn(project.mediaRoot), []);
     assert.equal(upload.file.committed, false, 'the content is still to be stored');
 
-    // With a working database, saving again stores the same content (it was not lost with the failed save).
-    await configure(settingsFor());
+    // With a working project.database, saving again stores the same content (it was not lost with the failed save).
+    await configure(project.settings());
     await upload.save();
     assert.equal(upload.file.name, 'uploads/retry.txt');
-    assert.equal(fs.readFileSync(join(mediaRoot, 'uploads', 'retry.txt'), 'utf8'), 'retry me');
+    assert.equal(fs.readFileSync(join(project.mediaRoot, 'uploads', 'retry.txt'), 'utf8'), 'retry me');
     assert.equal((await Upload.objects.get(upload.id!)).file.name, 'uploads/retry.txt');
     assert.deepEqual(openJournalEntries(), []);
   });
 
   test('a read-only DATABASE folder: the save fails and no file is stored', { skip: isRoot && 'root ignores folder permissions' }, async () => {
-    const folder = join(root, 'readonly');
+    const folder = join(project.root, 'readonly');
     fs.mkdirSync(folder);
     fs.chmodSync(folder, 0o500);
     try {
-      await configure(settingsFor({ DATABASE: join(folder, 'db.json') }));
+      await configure(project.settings({ DATABASE: join(folder, 'db.json') }));
       const profile = new Profile();
       await assert.rejects(profile.picture.save('me.png', new File(openFixture('image.png'))));
-      assert.deepEqual(filesIn(mediaRoot), []);
+      assert.deepEqual(filesIn(project.mediaRoot), []);
     } finally {
       fs.chmodSync(folder, 0o700);
     }
@@ -359,7 +320,7 @@ describe('a failure after the bytes are stored removes them again', () => {
     }
     const fragile = new Fragile();
     await assert.rejects(fragile.file.save('a.txt', new File(Readable.from([Buffer.from('streamed')]), 'a.txt')), /size\(\) is unavailable/);
-    assert.deepEqual(filesIn(mediaRoot), []);
+    assert.deepEqual(filesIn(project.mediaRoot), []);
     assert.equal(await Fragile.objects.count(), 0);
     assert.deepEqual(openJournalEntries(), []);
   });

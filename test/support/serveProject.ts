@@ -4,14 +4,13 @@ import { mkdtempSync, readdirSync, realpathSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { CharField, configure, FileField, FileSystemStorage, Model, settings, type File, type FieldFile, type SettingsInput } from '../../src/index.ts';
 import { serve, type RunningServer } from '../../src/server/index.ts';
 import { Profile } from '../../example/models.ts';
 
 export { Profile };
 
-export const fixture = (name: string): string => fileURLToPath(new URL(`../../fixtures/${name}`, import.meta.url));
+export { fixture } from './fixtures.ts';
 
 /** A real FileSystemStorage that notes each name it is asked to resolve or open (to prove a request never reached it). */
 export class RecordingStorage extends FileSystemStorage {
