@@ -11,28 +11,12 @@ import { Readable } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import { ContentFile, File, FileSystemStorage, configure } from '../src/index.ts';
 import { connection } from '../src/models/connection.ts';
+import { measure as measureEvery, MiB } from './measure.ts';
 
-const MiB = 1024 * 1024;
 const report = (line: string): void => console.log(line);
 
-/** Peak resident memory while `task` runs, sampled every 2 ms, above the level before it started. */
-async function measure<T>(task: () => Promise<T>): Promise<{ result: T; seconds: number; peakRssGrowthMiB: number }> {
-  globalThis.gc?.();
-  const baseline = process.memoryUsage.rss();
-  let peak = baseline;
-  const sampler = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage.rss());
-  }, 2);
-  const started = performance.now();
-  try {
-    const result = await task();
-    const seconds = (performance.now() - started) / 1000;
-    peak = Math.max(peak, process.memoryUsage.rss());
-    return { result, seconds, peakRssGrowthMiB: (peak - baseline) / MiB };
-  } finally {
-    clearInterval(sampler);
-  }
-}
+/** Peak resident memory while `task` runs, sampled every 2 ms, above the level before it started (`growthMiB`). */
+const measure = <T>(task: () => Promise<T>) => measureEvery(task, 2);
 
 function makeFile(path: string, sizeMiB: number): void {
   const fd = openSync(path, 'w');
@@ -73,14 +57,14 @@ async function benchStorage(workspace: string): Promise<void> {
         }
       });
       saves.push(save.seconds);
-      peakSave = Math.max(peakSave, save.peakRssGrowthMiB);
+      peakSave = Math.max(peakSave, save.growthMiB);
       await storage.delete(save.result);
       const stream = await measure(async () => {
         const { createReadStream } = await import('node:fs');
         return storage.save('streamed.bin', new File(createReadStream(source, { highWaterMark: MiB })));
       });
       streamed.push(stream.seconds);
-      peakStream = Math.max(peakStream, stream.peakRssGrowthMiB);
+      peakStream = Math.max(peakStream, stream.growthMiB);
       await storage.delete(stream.result);
     }
     const copyTime = median(copies);

@@ -14,9 +14,9 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { ContentFile, File } from '../src/index.ts';
 import { S3Storage, type S3StorageOptions } from '../src/storage/s3/index.ts';
+import { measure, MiB, type Measured } from './measure.ts';
 import { S3RVER_CREDENTIALS, startS3rver, type RunningS3rver } from '../test/support/s3rver.ts';
 
-const MiB = 1024 * 1024;
 const DEFAULT_SIZE_MiB = 512;
 const ROUNDS = 2;
 
@@ -34,30 +34,6 @@ function writeGeneratedFile(path: string, bytes: number): void {
   } finally {
     closeSync(fd);
   }
-}
-
-interface Measured {
-  seconds: number;
-  peakRssMiB: number;
-  growthMiB: number;
-}
-
-/** Runs `task`, sampling the RSS every 10 ms. */
-async function measure(task: () => Promise<unknown>): Promise<Measured> {
-  const startRss = process.memoryUsage.rss();
-  let peak = startRss;
-  const timer = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage.rss());
-  }, 10);
-  const started = performance.now();
-  try {
-    await task();
-  } finally {
-    clearInterval(timer);
-  }
-  const seconds = (performance.now() - started) / 1000;
-  peak = Math.max(peak, process.memoryUsage.rss());
-  return { seconds, peakRssMiB: peak / MiB, growthMiB: (peak - startRss) / MiB };
 }
 
 function describe(label: string, result: Measured, sizeMiB: number, baseline?: Measured): string {
@@ -118,7 +94,7 @@ export async function benchS3(report: (line: string) => void, options: { sizeMiB
         let stored = '';
         const result = await measure(async () => {
           stored = await upload();
-        });
+        }, 10);
         if ((await storage.size(stored)) !== sizeMiB * MiB) throw new Error(`${label}: the stored size differs from the source.`);
         await remove(stored);
         const previous = best.get(label);
