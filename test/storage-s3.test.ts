@@ -70,6 +70,23 @@ async function rejectsWith(promise: Promise<unknown>, check: (error: S3StorageEr
   });
 }
 
+/**
+ * `storage` as a save sees it when another writer takes the name in the race between the name check and the
+ * write: the first check answers that the name is free, having just stored `otherContent` under it.
+ */
+function racedBy(storage: S3Storage, otherContent: string): S3Storage {
+  let checks = 0;
+  return Object.assign(Object.create(storage) as S3Storage, {
+    async isNameAvailable(candidate: string): Promise<boolean> {
+      if (checks++ === 0) {
+        await storage.save(candidate, new ContentFile(otherContent));
+        return true;
+      }
+      return storage.isNameAvailable(candidate);
+    },
+  });
+}
+
 storageConformance(
   'S3Storage (s3rver with conditional writes)',
   async () => ({ storage: Object.assign(new S3Storage(s3Options({ location: `conformance-${randomFolder(6)}` })), { alias: 'conformance' }) }),
@@ -357,16 +374,7 @@ describe('S3Storage: keys and objects', () => {
     const storage = new S3Storage(s3Options());
     const name = `${randomFolder()}/raced.txt`;
     // The race, made certain: the name looks free to this save's check, and is taken by the time it writes.
-    let checks = 0;
-    const racing = Object.assign(Object.create(storage) as S3Storage, {
-      async isNameAvailable(candidate: string): Promise<boolean> {
-        if (checks++ === 0) {
-          await storage.save(candidate, new ContentFile('the other writer'));
-          return true;
-        }
-        return storage.isNameAvailable(candidate);
-      },
-    });
+    const racing = racedBy(storage, 'the other writer');
     const stored = await racing.save(name, new ContentFile('this writer'));
     assert.notEqual(stored, name);
     assert.equal((await readStored(storage, name)).toString(), 'the other writer');
@@ -376,16 +384,7 @@ describe('S3Storage: keys and objects', () => {
   test('a multipart upload whose name was taken meanwhile is retried under another name when the file can be reread', async () => {
     const storage = new S3Storage(s3Options({ multipartChunkSize: 5 * MiB }));
     const name = `${randomFolder()}/raced-large.bin`;
-    let checks = 0;
-    const racing = Object.assign(Object.create(storage) as S3Storage, {
-      async isNameAvailable(candidate: string): Promise<boolean> {
-        if (checks++ === 0) {
-          await storage.save(candidate, new ContentFile('small winner'));
-          return true;
-        }
-        return storage.isNameAvailable(candidate);
-      },
-    });
+    const racing = racedBy(storage, 'small winner');
     const stored = await racing.save(name, new ContentFile(new Uint8Array(6 * MiB).fill(1)));
     assert.notEqual(stored, name);
     assert.equal(await storage.size(stored), 6 * MiB);
@@ -395,16 +394,7 @@ describe('S3Storage: keys and objects', () => {
   test('a streamed multipart upload whose name was taken meanwhile fails clearly instead of overwriting', async () => {
     const storage = Object.assign(new S3Storage(s3Options({ multipartChunkSize: 5 * MiB })), { alias: 'default' });
     const name = `${randomFolder()}/raced-stream.bin`;
-    let checks = 0;
-    const racing = Object.assign(Object.create(storage) as S3Storage, {
-      async isNameAvailable(candidate: string): Promise<boolean> {
-        if (checks++ === 0) {
-          await storage.save(candidate, new ContentFile('small winner'));
-          return true;
-        }
-        return storage.isNameAvailable(candidate);
-      },
-    });
+    const racing = racedBy(storage, 'small winner');
     const stream = Readable.from([Buffer.alloc(3 * MiB, 1), Buffer.alloc(3 * MiB, 2)]);
     await rejectsWith(racing.save(name, new File(stream)), (error) => {
       assert.equal(
