@@ -27,6 +27,22 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** Runs `filefield check --settings <file>` as the CLI registers it: what it printed, and the exit code it set (restored after). */
+async function runCheckCommand(file: string): Promise<{ printed: string; exitCode: typeof process.exitCode }> {
+  let printed = '';
+  const program = new Command('filefield').exitOverride();
+  registerCheckCommand(program, (text) => {
+    printed += text;
+  });
+  const previousExitCode = process.exitCode;
+  try {
+    await program.parseAsync(['check', '--settings', file], { from: 'user' });
+    return { printed, exitCode: process.exitCode };
+  } finally {
+    process.exitCode = previousExitCode;
+  }
+}
+
 before(async () => {
   server = await startS3rver();
   closedPort = await freePort();
@@ -123,18 +139,8 @@ test('the probe files are deleted', async () => {
 });
 
 test('the check command prints a readable report and sets the exit code', async () => {
-  let printed = '';
-  const program = new Command('filefield').exitOverride();
-  registerCheckCommand(program, (text) => {
-    printed += text;
-  });
-  const previousExitCode = process.exitCode;
-  try {
-    await program.parseAsync(['check', '--settings', settingsFile], { from: 'user' });
-    assert.equal(process.exitCode, 1);
-  } finally {
-    process.exitCode = previousExitCode;
-  }
+  const { printed, exitCode } = await runCheckCommand(settingsFile);
+  assert.equal(exitCode, 1);
   assert.match(printed, new RegExp(`^Settings: ${settingsFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\n`));
   assert.ok(printed.includes(`\ndefault: ok\n  ok   open       S3Storage bucket=test-bucket location=media endpoint=${server.endpoint}\n`), printed);
   assert.ok(printed.includes(
@@ -144,18 +150,8 @@ test('the check command prints a readable report and sets the exit code', async 
 });
 
 test('the command reports settings that cannot be loaded', async () => {
-  let printed = '';
-  const program = new Command('filefield').exitOverride();
-  registerCheckCommand(program, (text) => {
-    printed += text;
-  });
-  const previousExitCode = process.exitCode;
-  try {
-    await program.parseAsync(['check', '--settings', join(project, 'missing.config.ts')], { from: 'user' });
-    assert.equal(process.exitCode, 1);
-  } finally {
-    process.exitCode = previousExitCode;
-  }
+  const { printed, exitCode } = await runCheckCommand(join(project, 'missing.config.ts'));
+  assert.equal(exitCode, 1);
   assert.match(printed, /^filefield check: The settings file .*missing\.config\.ts does not exist\.\n$/);
 });
 
