@@ -3,7 +3,7 @@
  * start-up naming the option, and resolved into the account, key and endpoint that both the SDK client and
  * the synchronous url() use (so the two can never disagree).
  */
-import { ImproperlyConfigured } from '../../errors.ts';
+import { optionFailure, optionalString as optionalStringOption, rejectUnknownOptions, type OptionFailure } from '../backendOptions.ts';
 import { normalizeLocation } from './names.ts';
 
 export interface AzureStorageOptions {
@@ -64,15 +64,10 @@ const MiB = 1024 * 1024;
 /** The largest block the service takes (4000 MiB since API version 2019-12-12). */
 const MAX_BLOCK_SIZE = 4000 * MiB;
 
-function fail(option: string, problem: string): never {
-  throw new ImproperlyConfigured(`AzureStorage option '${option}' ${problem}`);
-}
+const fail: OptionFailure = optionFailure('AzureStorage');
 
 function optionalString(options: Record<string, unknown>, key: string): string | null {
-  const value = options[key];
-  if (value === undefined || value === null || value === '') return null;
-  if (typeof value !== 'string') fail(key, `must be a string, got ${typeof value}.`);
-  return value;
+  return optionalStringOption(options, key, fail);
 }
 
 function positiveInteger(options: Record<string, unknown>, key: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -154,9 +149,7 @@ function checkEndpoint(endpoint: string): string {
 
 export function resolveAzureOptions(given: AzureStorageOptions): ResolvedAzureOptions {
   const options = given as Record<string, unknown>;
-  for (const key of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.has(key)) fail(key, `is not an AzureStorage option (known: ${[...KNOWN_OPTIONS].join(', ')}).`);
-  }
+  rejectUnknownOptions(options, KNOWN_OPTIONS, 'AzureStorage', fail);
   const connectionString = optionalString(options, 'connectionString');
   const fromString: Account = connectionString
     ? accountFromConnectionString(connectionString)

@@ -3,6 +3,7 @@
  * a bad value fails at start-up with the option named, and completed from the usual AWS environment variables.
  */
 import { ImproperlyConfigured } from '../../errors.ts';
+import { rejectUnknownOptions } from '../backendOptions.ts';
 import { normalizeLocation } from './keys.ts';
 
 /** Object settings applied to every upload (django-storages' AWS_S3_OBJECT_PARAMETERS). */
@@ -221,9 +222,7 @@ function resolveObjectParameters(value: unknown): S3ObjectParameters {
 export function resolveS3Options(input: S3StorageOptions | Record<string, unknown> = {}): ResolvedS3Options {
   if (typeof input !== 'object' || input === null) throw new ImproperlyConfigured('S3Storage options must be an object.');
   const options = input as Record<string, unknown>;
-  for (const key of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.has(key)) fail(key, `is not an S3Storage option (known: ${[...KNOWN_OPTIONS].join(', ')}).`);
-  }
+  rejectUnknownOptions(options, KNOWN_OPTIONS, 'S3Storage', fail);
   const bucket = optionalString(options, 'bucket');
   if (bucket === undefined) fail('bucket', 'is required: the name of the bucket to store files in.');
   const endpointText = optionalString(options, 'endpoint') ?? environment('AWS_ENDPOINT_URL_S3') ?? environment('AWS_ENDPOINT_URL');

@@ -3,7 +3,7 @@
  * missing host key fails at start-up naming the option.
  */
 import { userInfo } from 'node:os';
-import { ImproperlyConfigured } from '../../errors.ts';
+import { optionFailure, optionalString as optionalStringOption, rejectUnknownOptions, type OptionFailure } from '../backendOptions.ts';
 import { parseKnownHostKeys, type KnownHostKeyOption } from './hostKey.ts';
 import { normalizeRoot } from './paths.ts';
 
@@ -60,15 +60,10 @@ const KNOWN_OPTIONS = new Set([
   'dirMode', 'overwriteFiles', 'connectTimeoutSecs',
 ]);
 
-function fail(option: string, problem: string): never {
-  throw new ImproperlyConfigured(`SFTPStorage option '${option}' ${problem}`);
-}
+const fail: OptionFailure = optionFailure('SFTPStorage');
 
 function optionalString(options: Record<string, unknown>, key: string): string | null {
-  const value = options[key];
-  if (value === undefined || value === null || value === '') return null;
-  if (typeof value !== 'string') fail(key, `must be a string, got ${typeof value}.`);
-  return value;
+  return optionalStringOption(options, key, fail);
 }
 
 function optionalMode(options: Record<string, unknown>, key: string): number | null {
@@ -82,9 +77,7 @@ function optionalMode(options: Record<string, unknown>, key: string): number | n
 
 export function resolveSFTPOptions(given: SFTPStorageOptions): ResolvedSFTPOptions {
   const options = given as Record<string, unknown>;
-  for (const key of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.has(key)) fail(key, `is not an SFTPStorage option (known: ${[...KNOWN_OPTIONS].join(', ')}).`);
-  }
+  rejectUnknownOptions(options, KNOWN_OPTIONS, 'SFTPStorage', fail);
   const host = optionalString(options, 'host');
   if (host === null) fail('host', 'is required: the SFTP server to connect to.');
   const port = options.port ?? 22;
