@@ -364,6 +364,12 @@ describe('storages and defaultStorage', () => {
     }
   });
 
+  test('importModule takes a package name or URL as well as a project path (MODELS may list packages)', async () => {
+    const { importModule } = await import('../src/conf/load.ts');
+    assert.equal(typeof (await importModule('node:path')).join, 'function');
+    assert.equal(typeof (await importModule(indexUrl)).Model, 'function');
+  });
+
   test('a custom backend named "./custom.ts#CustomStorage" is imported by loadSettings', async () => {
     const folder = project({
       'package.json': '{ "type": "module" }\n',

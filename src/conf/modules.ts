@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { register } from 'node:module';
-import { dirname, join, sep } from 'node:path';
+import { dirname, isAbsolute, join, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { errorCode } from '../errors.ts';
 
@@ -35,8 +35,12 @@ function loadProjectAsModules(file: string): void {
   register(new URL('./esmProjectHooks.mjs', import.meta.url), { data: { root: pathToFileURL(root + sep).href } });
 }
 
-/** Imports a module of the project (settings, models, a backend), TypeScript included. */
+/**
+ * Imports a module of the project (settings, models, a backend), TypeScript included. An absolute path is a
+ * project file; anything else (a package name, a URL) is imported as it is.
+ */
 export async function importModule(file: string): Promise<Record<string, unknown>> {
+  if (!isAbsolute(file)) return import(file);
   const url = pathToFileURL(file).href;
   loadProjectAsModules(file);
   try {

@@ -17,6 +17,11 @@ const PREPARED = Symbol('filefield.prepared');
 
 export type ModelClass<M extends Model = Model> = (new (data?: Record<string, unknown>) => M) & typeof Model;
 
+/** Whether a module's export is a model (a subclass of this copy's Model). */
+export function isModelClass(value: unknown): value is ModelClass {
+  return typeof value === 'function' && value.prototype instanceof Model;
+}
+
 /** Every prepared model, by table name, so that journal sweeps and the shell can find them. */
 export const modelRegistry = new Map<string, ModelClass>();
 

@@ -7,12 +7,8 @@ import { importModule } from '../conf/load.ts';
 import { Field } from '../models/fields.ts';
 import { FileField } from '../models/FileField.ts';
 import type { FieldFile } from '../models/FieldFile.ts';
-import { Model, modelRegistry, type ModelClass } from '../models/Model.ts';
+import { isModelClass, modelRegistry, type ModelClass } from '../models/Model.ts';
 import type { Storage } from '../storage/Storage.ts';
-
-function isModelClass(value: unknown): value is ModelClass {
-  return typeof value === 'function' && value.prototype instanceof Model;
-}
 
 export function fileFieldsOf(model: ModelClass): [string, FileField][] {
   return Object.entries(model.fields).filter((entry): entry is [string, FileField] => entry[1] instanceof FileField);

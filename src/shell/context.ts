@@ -10,7 +10,7 @@ import { importModule } from '../conf/load.ts';
 import { settings } from '../conf/settings.ts';
 import { ContentFile, File } from '../files/File.ts';
 import { ImageFile } from '../files/ImageFile.ts';
-import { Model } from '../models/Model.ts';
+import { isModelClass, type Model } from '../models/Model.ts';
 import { defaultStorage, storages } from '../storage/handler.ts';
 
 export type GroupName = 'models' | 'files' | 'storage' | 'settings' | 'server' | 'node';
@@ -37,9 +37,6 @@ export const NOTHING_PRELOADED: Preloads = { groups: [], notices: [] };
 
 type ModelClass = typeof Model;
 
-function isModelClass(value: unknown): value is ModelClass {
-  return typeof value === 'function' && value.prototype instanceof Model;
-}
 
 /** A short, stable key for a models module: its path from the project (or the settings file), no extension. */
 export function moduleLabel(modulePath: string, roots: string[]): string {
@@ -83,7 +80,7 @@ async function importModels(roots: string[]): Promise<ImportedModels> {
     const label = moduleLabel(modulePath, roots);
     let exported: Record<string, unknown>;
     try {
-      exported = path.isAbsolute(modulePath) ? await importModule(modulePath) : await import(modulePath);
+      exported = await importModule(modulePath);
     } catch (error) {
       notices.push(`Could not import ${label} (MODELS): ${(error as Error).message}`);
       continue;

@@ -37,8 +37,7 @@ async function importBackend(backend: string): Promise<StorageClass> {
   const exportName = specifier.slice(hash + 1);
   let module: Record<string, unknown>;
   try {
-    // A path is a project file (possibly TypeScript in a CommonJS folder); anything else is a URL or a package.
-    module = modulePath.startsWith('/') ? await importModule(modulePath) : await import(modulePath);
+    module = await importModule(modulePath);
   } catch (error) {
     throw new InvalidStorageError(`Could not find backend '${backend}': ${(error as Error).message}`, { cause: error });
   }
