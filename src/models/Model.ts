@@ -76,6 +76,11 @@ export class Model {
     // A File given for an image field is measured when it is stored; dimension fields follow then.
   }
 
+  /** The file fields (FileField, ImageField) of the model, with their names. */
+  static fileFields(): [string, FileField][] {
+    return Object.entries(this.fields).filter((entry): entry is [string, FileField] => entry[1] instanceof FileField);
+  }
+
   static get tableName(): string {
     return this.table ?? this.name;
   }
@@ -104,10 +109,6 @@ export class Model {
 
   private get model(): typeof Model {
     return this.constructor as typeof Model;
-  }
-
-  private fileFields(): [string, FileField][] {
-    return Object.entries(this.model.fields).filter((entry): entry is [string, FileField] => entry[1] instanceof FileField);
   }
 
   /** Assigns through the field's rules (the property setters call this). */
@@ -160,9 +161,9 @@ export class Model {
     await connection().sweepAbandonedUploads();
     const undo: (() => Promise<void>)[] = [];
     const rowFiles = new RowFiles(journal, this.model.tableName);
-    const fieldFiles = this.fileFields().map(([name]) => this[VALUES].get(name) as FieldFile);
+    const fieldFiles = this.model.fileFields().map(([name]) => this[VALUES].get(name) as FieldFile);
     try {
-      for (const [name, field] of this.fileFields()) {
+      for (const [name, field] of this.model.fileFields()) {
         const fieldFile = this[VALUES].get(name) as FieldFile;
         const restore = fieldFile.snapshot();
         let stored: string | null = null;

@@ -10,10 +10,6 @@ import type { FieldFile } from '../models/FieldFile.ts';
 import { isModelClass, modelRegistry, type ModelClass } from '../models/Model.ts';
 import type { Storage } from '../storage/Storage.ts';
 
-export function fileFieldsOf(model: ModelClass): [string, FileField][] {
-  return Object.entries(model.fields).filter((entry): entry is [string, FileField] => entry[1] instanceof FileField);
-}
-
 /** The fields a form fills with text (everything but files). */
 export function valueFieldsOf(model: ModelClass): [string, Field][] {
   return Object.entries(model.fields).filter(([, field]) => field instanceof Field && !(field instanceof FileField));
@@ -31,7 +27,7 @@ export async function discoverModels(given: readonly ModelClass[] = []): Promise
   const tables = new Set<string>();
   for (const model of [...found, ...registered]) {
     // Two classes may share a table (a model imported twice under different URLs): the first one wins.
-    if (tables.has(model.tableName) || fileFieldsOf(model).length === 0) continue;
+    if (tables.has(model.tableName) || model.fileFields().length === 0) continue;
     tables.add(model.tableName);
     unique.push(model);
   }
@@ -44,7 +40,7 @@ export async function discoverModels(given: readonly ModelClass[] = []): Promise
  */
 export async function recordedContentType(models: readonly ModelClass[], storage: Storage, name: string): Promise<string | undefined> {
   for (const model of models) {
-    for (const [fieldName, field] of fileFieldsOf(model)) {
+    for (const [fieldName, field] of model.fileFields()) {
       if (field.storage !== storage) continue;
       const [match] = await model.objects.filter({ [fieldName]: name });
       const contentType = (match?.[fieldName as keyof typeof match] as FieldFile | undefined)?.metadata.contentType;

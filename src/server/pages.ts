@@ -12,7 +12,7 @@ import type { FieldFile } from '../models/FieldFile.ts';
 import type { Model, ModelClass } from '../models/Model.ts';
 import { html, rawHtml, safeUrl, type SafeHtml } from './html.ts';
 import { isInlineImage, safeContentType } from './media.ts';
-import { fileFieldsOf, valueFieldsOf } from './models.ts';
+import { valueFieldsOf } from './models.ts';
 import { STYLESHEET, STYLESHEET_HASH } from './styles.ts';
 
 /** Rows shown per model, newest first; a dev page, not an admin. */
@@ -126,7 +126,7 @@ function displayValue(value: unknown): string {
 
 async function renderRow(model: ModelClass, instance: Model): Promise<SafeHtml> {
   const record = instance as unknown as Record<string, unknown>;
-  const files = (await Promise.all(fileFieldsOf(model).map(([name]) => viewOf(name, record[name] as FieldFile))))
+  const files = (await Promise.all(model.fileFields().map(([name]) => viewOf(name, record[name] as FieldFile))))
     .filter((file): file is FileView => file !== null);
   const values = valueFieldsOf(model);
   const [titleField, ...otherFields] = values;
@@ -137,7 +137,7 @@ async function renderRow(model: ModelClass, instance: Model): Promise<SafeHtml> 
     <div class="row-body">
       <p class="row-title"><span class="id">#${instance.id}</span><strong>${title}</strong></p>
       ${otherFields.length ? html`<p class="values">${otherFields.map(([name], index) => html`${index ? ' · ' : ''}${name}: ${displayValue(record[name])}`)}</p>` : ''}
-      ${files.map((file) => renderFileDetails(file, fileFieldsOf(model).length > 1))}
+      ${files.map((file) => renderFileDetails(file, model.fileFields().length > 1))}
     </div>
   </li>`;
 }
@@ -169,7 +169,7 @@ function renderForm(model: ModelClass, context: PageContext, refused: PageState[
     <h3>New ${model.name}</h3>
     ${failed ? html`<div class="alert error" role="alert"><strong>Not saved.</strong> ${failed.message}</div>` : ''}
     ${valueFieldsOf(model).map(([name, field]) => renderInput(name, field, failed?.values[name]))}
-    ${fileFieldsOf(model).map(([name, field]) => renderFileInput(name, field, context.uploadLimit))}
+    ${model.fileFields().map(([name, field]) => renderFileInput(name, field, context.uploadLimit))}
     <button type="submit">Upload</button>
   </form>`;
 }

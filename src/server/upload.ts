@@ -12,7 +12,7 @@ import { FileTooLarge, SuspiciousOperation, ValidationError } from '../errors.ts
 import { File, formatBytes } from '../files/File.ts';
 import type { FieldFile } from '../models/FieldFile.ts';
 import type { Model, ModelClass } from '../models/Model.ts';
-import { fileFieldsOf, valueFieldsOf } from './models.ts';
+import { valueFieldsOf } from './models.ts';
 
 /** The upload size limit when FILE_UPLOAD_MAX_SIZE is not set: a dev server should not fill the disk by accident. */
 export const DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024;
@@ -92,7 +92,7 @@ export interface UploadOptions {
 
 /** Reads the multipart body of `request` into a new instance of `model`, and saves it if everything was accepted. */
 export async function receiveUpload(request: IncomingMessage, model: ModelClass, options: UploadOptions): Promise<UploadOutcome> {
-  const fileFields = new Map(fileFieldsOf(model));
+  const fileFields = new Map(model.fileFields());
   const valueFields = new Map(valueFieldsOf(model));
   const bodyLimit = options.fileSizeLimit * fileFields.size + FORM_OVERHEAD_LIMIT;
   const values: Record<string, string> = {};
