@@ -253,3 +253,44 @@ test('Ctrl+D exits with status 0', async () => {
   const { session } = await open();
   assert.equal(await session.exit(), 0);
 });
+
+test("filefield's own errors print in at most three lines; _error keeps the error and .stack prints it", async () => {
+  const { session } = await open();
+  await session.enter('const profile = new Profile()');
+  const refused = await session.enter("profile.picture.save('avatar.png', new ContentFile('not an image'))");
+  const lines = refused.split('\n');
+  assert.ok(lines.length <= 3, refused);
+  assert.match(lines[0]!, /^ValidationError: picture: Upload a valid image\./);
+  assert.match(lines.at(-1)!, /nothing was stored, no row was written; \.stack prints the stack/);
+  assert.doesNotMatch(refused, /^\s+at /m);
+  assert.equal(await session.enter('_error instanceof Error && _error.name'), "'ValidationError'");
+  assert.match(await session.enter('.stack'), /^ValidationError: picture[^\n]*\n\s+at /);
+  const missing = await session.enter('Profile.objects.get(12345)');
+  assert.match(missing, /^DoesNotExist: Profile matching query does not exist\.\n[^\n]*filter\(\) gives \[\]/);
+  assert.match(await session.enter("storage.save('../outside.txt', new ContentFile('x'))"), /^SuspiciousFileOperation: Detected path traversal attempt in '\.\.\/outside\.txt'\n/);
+  assert.match(await session.enter("throw new TypeError('not ours')"), /^Uncaught TypeError: not ours/, "other errors keep Node's output");
+  assert.equal(await session.exit(), 0);
+});
+
+test('Ctrl+C of a synchronous endless loop prints one short line', async () => {
+  const { session } = await open();
+  // Writes to a terminal are synchronous: once 'looping' shows, the loop runs.
+  session.press("console.log('loop' + 'ing'); while (true) {}\r");
+  await session.waitFor(/^looping$/m);
+  session.press('\x03');
+  const shown = await session.waitFor(/Interrupted[^\n]*\n[\s\S]*filefield> $/);
+  const report = shown.input!.slice(shown.index).replace(PROMPT, '').trim();
+  assert.equal(report.split('\n').length, 1, report);
+  assert.equal(await session.enter('1 + 1'), '2');
+  assert.equal(await session.exit(), 0);
+});
+
+test('a forgotten await: a declared promise and a property read on a promise get the corrected line', async () => {
+  const { session } = await open();
+  await session.enter('await new Profile().save()');
+  assert.match(await session.enter('const last = Profile.objects.last()'), /^hint: last is a Promise, not its value; to keep the value: const last = await Profile\.objects\.last\(\)\nundefined$/);
+  assert.match(await session.enter('last.picture'), /^hint: \.picture was read on a Promise[^\n]*: \(await last\)\.picture\nundefined$/);
+  assert.match(await session.enter('Profile.objects.last().picture.url'), /hint: [^\n]*: \(await Profile\.objects\.last\(\)\)\.picture\.url\n/);
+  assert.equal(await session.enter('const fine = await Profile.objects.last()'), 'undefined', 'no hint once awaited');
+  assert.equal(await session.exit(), 0);
+});

@@ -256,3 +256,57 @@ test('serve() starts the server in the background: the page and a saved picture 
   assert.match(run.stdout, /^filefield serve: media and uploads at http:\/\/127\.0\.0\.1:\d+\//m);
   assert.match(run.stdout, new RegExp(`^200 200 image/png ${readFileSync(IMAGE).byteLength}$`, 'm'));
 });
+
+test('after the last line, the script waits for the timers it started, as node does', async () => {
+  const run = await shell(['-c', "setTimeout(() => console.log('later'), 200)\nconsole.log('last line')"], { cwd: workDir() });
+  assert.equal(run.stderr, '');
+  assert.equal(run.stdout, 'last line\nlater\n');
+  assert.equal(run.code, 0);
+});
+
+test('a save started and not awaited (fire and forget) still stores its file and row', async () => {
+  const cwd = workDir();
+  const run = await shell([], { cwd, stdin: `void new Profile().picture.save('a.png', new File(fs.openSync(${JSON.stringify(IMAGE)})))\n` });
+  assert.equal(run.stderr, '');
+  assert.equal(run.code, 0);
+  const [stored] = readdirSync(join(cwd, 'media', 'profile_pics'));
+  assert.match(`profile_pics/${stored}`, STORED_NAME);
+  assert.match(readFileSync(join(cwd, 'db.json'), 'utf8'), STORED_NAME);
+});
+
+test('an error thrown by work that finishes after the last line gives status 1', async () => {
+  const run = await shell(['-c', "setTimeout(() => { throw new Error('late failure') }, 50)\nconsole.log('done')"], { cwd: workDir() });
+  assert.equal(run.stdout, 'done\n');
+  assert.match(run.stderr, /Error: late failure/);
+  assert.equal(run.code, 1);
+});
+
+test('a rejection left unhandled after the last line gives status 1', async () => {
+  const run = await shell(['-c', "setTimeout(() => { Promise.reject(new Error('nobody handles this')) }, 50)"], { cwd: workDir() });
+  assert.match(run.stderr, /nobody handles this/);
+  assert.equal(run.code, 1);
+});
+
+test('after an uncaught error, the timers the script started do not run', async () => {
+  const run = await shell(['-c', "setTimeout(() => console.log('must not print'), 100)\nthrow new Error('stop')"], { cwd: workDir() });
+  assert.equal(run.stdout, '');
+  assert.match(run.stderr, /Uncaught Error: stop/);
+  assert.equal(run.code, 1);
+});
+
+test("filefield's own errors print as class, message and a hint with the line, without a stack", async () => {
+  const run = await shell([], { cwd: workDir(), stdin: "const profile = new Profile()\nawait profile.picture.save('avatar.png', new ContentFile('not an image'))\n" });
+  assert.equal(run.code, 1);
+  const lines = run.stderr.trimEnd().split('\n');
+  assert.ok(lines.length <= 3, run.stderr);
+  assert.match(lines[0]!, /^ValidationError: picture: Upload a valid image\./);
+  assert.match(lines.at(-1)!, /\(stdin line 2\) nothing was stored/);
+  assert.doesNotMatch(run.stderr, /^\s+at /m);
+});
+
+test('a forgotten await in a script gets a hint with the corrected line', async () => {
+  const run = await shell([], { cwd: workDir(), stdin: 'const last = Profile.objects.last()\nconsole.log(typeof last.then)\n' });
+  assert.equal(run.code, 0);
+  assert.equal(run.stdout, 'function\n');
+  assert.match(run.stderr, /hint: last is a Promise, not its value; to keep the value: const last = await Profile\.objects\.last\(\)/);
+});

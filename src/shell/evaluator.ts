@@ -5,6 +5,7 @@
  */
 import { Recoverable, type REPLEval, type REPLServer } from 'node:repl';
 import type { Context } from 'node:vm';
+import { armPromiseWatch, declaredPromiseHint, disarmPromiseWatch, promisePropertyHint, watchPropertyReadsOnPromises } from './awaitHints.ts';
 import { translate } from './typescript.ts';
 
 type Callback = (error: Error | null, result?: unknown) => void;
@@ -14,6 +15,8 @@ export interface EvaluatorOptions {
   settle(promise: PromiseLike<unknown>): Promise<unknown>;
   /** True while the REPL's completer evaluates the expression before a dot: never wait then. */
   isCompleting?(): boolean;
+  /** Shows a one-line hint (a forgotten await and its corrected line) before the input's result. */
+  hint?(text: string): void;
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
@@ -26,9 +29,29 @@ function asRejection(reason: unknown): unknown {
   return reason ? reason : new Error(`The promise was rejected with ${String(reason)}.`);
 }
 
+export interface ShellEvaluator {
+  eval: REPLEval;
+  /**
+   * To call when the REPL's domain reports an error: Node's evaluator sends a statement's runtime error
+   * there, never to the evaluator's callback, and a hint about that statement is still due.
+   */
+  uncaught(): void;
+}
+
 /** Wraps Node's evaluator (`server.eval` as repl.start made it). */
-export function createEvaluator(nodeEval: REPLEval, options: EvaluatorOptions): REPLEval {
-  return function evaluate(this: REPLServer, code: string, context: Context, file: string, callback: Callback): void {
+export function createEvaluator(nodeEval: REPLEval, options: EvaluatorOptions): ShellEvaluator {
+  if (options.hint) watchPropertyReadsOnPromises();
+  /** The input being evaluated, while a hint about it may still be due. */
+  let running: string | null = null;
+  const hintAbout = (failed: boolean): void => {
+    const code = running;
+    running = null;
+    const property = disarmPromiseWatch();
+    if (code === null) return;
+    const hint = property !== null ? promisePropertyHint(code, property) : failed ? null : declaredPromiseHint(code);
+    if (hint) options.hint!(hint);
+  };
+  const evaluate = function evaluate(this: REPLServer, code: string, context: Context, file: string, callback: Callback): void {
     const completing = options.isCompleting?.() ?? false;
     let translation;
     try {
@@ -41,9 +64,15 @@ export function createEvaluator(nodeEval: REPLEval, options: EvaluatorOptions): 
       callback(new Recoverable(translation.error));
       return;
     }
+    const hinting = options.hint !== undefined && !completing;
+    if (hinting) {
+      running = code;
+      armPromiseWatch();
+    }
     // The REPL prints a result only when its callback gets two arguments: pass on what Node passed.
     nodeEval.call(this, translation.code, context, file, (...outcome: [Error | null, unknown?]) => {
       const [error, value] = outcome;
+      if (hinting) hintAbout(Boolean(error));
       if (error || outcome.length < 2 || completing || !isThenable(value)) {
         callback(...outcome);
         return;
@@ -54,4 +83,5 @@ export function createEvaluator(nodeEval: REPLEval, options: EvaluatorOptions): 
       );
     });
   };
+  return { eval: evaluate, uncaught: () => hintAbout(true) };
 }

@@ -41,6 +41,7 @@ function exitSoon(): void {
 export async function runShell(options: ShellOptions = {}): Promise<number> {
   const imports = options.imports ?? true;
   let sandbox: Sandbox | undefined;
+  let scriptRunning = false;
   try {
     const found = findSettingsFile({ file: options.settingsFile });
     const script = options.command !== undefined
@@ -64,7 +65,12 @@ export async function runShell(options: ShellOptions = {}): Promise<number> {
     if (script) {
       for (const notice of preloads.notices) process.stderr.write(`filefield shell: ${notice}\n`);
       const { runScript } = await import('./script.ts');
-      return await runScript(script.lines, script.name);
+      // As with `node script.js`, the process ends when the work the script started is done: no forced
+      // exit, and the sandbox's copies go on 'exit' (a timer may still save into them).
+      const status = await runScript(script.lines, script.name);
+      // After an uncaught error nothing else runs, as in `node`.
+      scriptRunning = status === 0;
+      return status;
     }
     const facts: SessionFacts = {
       settingsFile: found.file,
@@ -85,7 +91,9 @@ export async function runShell(options: ShellOptions = {}): Promise<number> {
       historyFile: historyFile(settings.BASE_DIR),
     });
   } finally {
-    sandbox?.dispose();
-    exitSoon();
+    if (!scriptRunning) {
+      sandbox?.dispose();
+      exitSoon();
+    }
   }
 }

@@ -5,9 +5,11 @@
 import { once } from 'node:events';
 import { start, type REPLEval, type ReplOptions } from 'node:repl';
 import { trackCompletion } from './completion.ts';
+import { dim } from './errors.ts';
 import { createEvaluator } from './evaluator.ts';
 import { HISTORY_SIZE, historyWritten, setupProjectHistory } from './history.ts';
 import { createWriter } from './presentation.ts';
+import { shortenOwnErrors } from './uncaught.ts';
 import { interactiveSettler } from './waiting.ts';
 
 export interface InteractiveOptions {
@@ -40,7 +42,12 @@ export async function runInteractive(options: InteractiveOptions): Promise<numbe
   const exited = once(server, 'exit');
   const isCompleting = trackCompletion(server);
   // Node's evaluator only exists inside repl.start (passing `eval` would replace it): wrap it afterwards.
-  (server as { eval: REPLEval }).eval = createEvaluator(server.eval, { settle: interactiveSettler(server), isCompleting });
+  const hint = (text: string): void => {
+    server.output.write(dim(`hint: ${text}`, colors) + '\n');
+  };
+  const evaluator = createEvaluator(server.eval, { settle: interactiveSettler(server), isCompleting, hint });
+  (server as { eval: REPLEval }).eval = evaluator.eval;
+  shortenOwnErrors(server, colors, evaluator.uncaught);
   server.defineCommand('ls', {
     help: 'List the preloaded names, with a line of help for each',
     action() {
