@@ -3,7 +3,7 @@
 // the bundled example project puts media/, db.json and the history file.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -292,5 +292,50 @@ test('a forgotten await: a declared promise and a property read on a promise get
   assert.match(await session.enter('last.picture'), /^hint: \.picture was read on a Promise[^\n]*: \(await last\)\.picture\nundefined$/);
   assert.match(await session.enter('Profile.objects.last().picture.url'), /hint: [^\n]*: \(await Profile\.objects\.last\(\)\)\.picture\.url\n/);
   assert.equal(await session.enter('const fine = await Profile.objects.last()'), 'undefined', 'no hint once awaited');
+  assert.equal(await session.exit(), 0);
+});
+
+test('--replay --step types each statement, runs it on Enter and shows its value; the prompt stays open', async () => {
+  const cwd = mkdtempSync(join(root, 'run-'));
+  writeFileSync(join(cwd, 'demo.ts'), [
+    '// Two statements, one over three lines',
+    'const answer: number = 6 * 7',
+    'function twice(n: number) {',
+    '  return n * 2',
+    '}',
+    'twice(answer)',
+  ].join('\n'));
+  const session = new Session(cwd, ['--replay', 'demo.ts', '--step']);
+  sessions.push(session);
+  await session.waitFor(/\/\/ Two statements, one over three lines\n(.*\n)?filefield> const answer: number = 6 \* 7$/, 'the narration, then the first statement typed');
+  assert.doesNotMatch(session.output, /undefined/, 'not run before Enter');
+  session.press('\r');
+  await session.waitFor(/^\s*undefined\nfilefield> function twice\(n: number\) \{$/);
+  session.press('\r');
+  // Node's REPL may preview the value (dimmed, below the line) before Enter runs it.
+  await session.waitFor(/\.\.\. \}\nundefined\nfilefield> twice\(answer\)(\n84)?$/, 'the continued lines typed by themselves, then the next statement');
+  session.press('\r');
+  await session.waitFor(/^\s*84\nfilefield> $/);
+  assert.equal(await session.enter('answer + 1'), '43', 'the session goes on after the replay');
+  assert.equal(await session.exit(), 0);
+});
+
+test('--replay --exit plays the whole script and leaves, with status 1 when a statement failed; .replay FILE at the prompt', async () => {
+  const cwd = mkdtempSync(join(root, 'run-'));
+  writeFileSync(join(cwd, 'ok.js'), "const greeting = 'hello'\ngreeting.toUpperCase()\n");
+  writeFileSync(join(cwd, 'fails.js'), "Profile.objects.get(999)\n'after the error'\n");
+  const ok = new Session(cwd, ['--replay', 'ok.js', '--exit']);
+  sessions.push(ok);
+  assert.equal(await ok.result(), 0);
+  assert.match(ok.output, /filefield> greeting\.toUpperCase\(\)\n'HELLO'\n/);
+  const failing = new Session(cwd, ['--replay', 'fails.js', '--exit']);
+  sessions.push(failing);
+  assert.equal(await failing.result(), 1);
+  assert.match(failing.output, /DoesNotExist[\s\S]*'after the error'/);
+
+  const { session } = await open(cwd);
+  session.press('.replay ok.js\r');
+  await session.waitFor(/'HELLO'\nfilefield> $/);
+  assert.equal(await session.enter('greeting'), "'hello'");
   assert.equal(await session.exit(), 0);
 });

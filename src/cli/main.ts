@@ -21,13 +21,19 @@ export function buildProgram(): Command {
     .option('-c, --command <code>', 'run this code and exit instead of opening the prompt')
     .option('--no-imports', 'start with nothing preloaded')
     .option('--sandbox', 'send every write to a temporary copy of the media and the database, thrown away on exit')
-    .action(async (options: { settings?: string; command?: string; imports: boolean; sandbox?: boolean }) => {
+    .option('--replay <file>', 'play a prepared script at the prompt as if typed, each statement then its value')
+    .option('--step', 'with --replay: wait for Enter before each statement')
+    .option('--delay <ms>', 'with --replay: pause this many milliseconds before each statement', parseMilliseconds)
+    .option('--exit', 'with --replay: leave once the script has played (status 1 if a statement failed)')
+    .action(async (options: ShellCommandOptions) => {
       const { runShell } = await import('../shell/index.ts');
       process.exitCode = await runShell({
         settingsFile: options.settings,
         command: options.command,
         imports: options.imports,
         sandbox: options.sandbox ?? false,
+        replay: options.replay === undefined ? undefined
+          : { file: options.replay, step: options.step, delayMs: options.delay, exit: options.exit },
       });
     });
 
@@ -46,6 +52,22 @@ export function buildProgram(): Command {
   registerCheckCommand(program);
 
   return program;
+}
+
+interface ShellCommandOptions {
+  settings?: string;
+  command?: string;
+  imports: boolean;
+  sandbox?: boolean;
+  replay?: string;
+  step?: boolean;
+  delay?: number;
+  exit?: boolean;
+}
+
+function parseMilliseconds(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('a delay is a whole number of milliseconds.');
+  return Number(value);
 }
 
 function parsePort(value: string): number {

@@ -18,6 +18,8 @@ export interface ShellOptions {
   imports?: boolean;
   /** `--sandbox`: work on throwaway copies of the media and the database. */
   sandbox?: boolean;
+  /** `--replay FILE [--step | --delay MS] [--exit]`: play a prepared script at the prompt. */
+  replay?: { file: string; step?: boolean; delayMs?: number; exit?: boolean };
 }
 
 export const PROMPT = 'filefield> ';
@@ -46,7 +48,17 @@ export async function runShell(options: ShellOptions = {}): Promise<number> {
     const found = findSettingsFile({ file: options.settingsFile });
     const script = options.command !== undefined
       ? { lines: options.command.split(/\r?\n/), name: '-c' }
-      : process.stdin.isTTY ? undefined : { lines: standardInputLines(), name: 'stdin' };
+      : process.stdin.isTTY || options.replay ? undefined : { lines: standardInputLines(), name: 'stdin' };
+    let replayLines: string[] | undefined;
+    if (options.replay && !script) {
+      const { readReplayFile } = await import('./replay.ts');
+      try {
+        replayLines = await readReplayFile(options.replay.file);
+      } catch (error) {
+        process.stderr.write(`filefield shell: cannot replay ${options.replay.file}: ${(error as Error).message}\n`);
+        return 1;
+      }
+    }
     try {
       await loadSettings({ file: options.settingsFile });
       if (options.sandbox) {
@@ -89,6 +101,12 @@ export async function runShell(options: ShellOptions = {}): Promise<number> {
       banner: formatBanner(facts, preloads),
       listing: formatListing(preloads),
       historyFile: historyFile(settings.BASE_DIR),
+      replay: replayLines && {
+        lines: replayLines,
+        step: options.replay!.step ?? false,
+        delayMs: options.replay!.delayMs,
+        exit: options.replay!.exit ?? false,
+      },
     });
   } finally {
     if (!scriptRunning) {

@@ -18,6 +18,10 @@ export interface InteractiveOptions {
   /** What `.ls` prints. */
   listing: string;
   historyFile: string;
+  /** `--replay FILE`: play these lines first; `exit` closes the session after them (`--exit`). */
+  replay?: { lines: string[]; step: boolean; delayMs?: number; exit: boolean };
+  /** The session's own commands (`.reload`, `.reset`, `.trace`), by name. */
+  commands?: Record<string, { help: string; action(argument: string, output: NodeJS.WritableStream): Promise<void> | void }>;
 }
 
 /** Runs the prompt until .exit or Ctrl+D; resolves to the exit status. */
@@ -47,7 +51,43 @@ export async function runInteractive(options: InteractiveOptions): Promise<numbe
   };
   const evaluator = createEvaluator(server.eval, { settle: interactiveSettler(server), isCompleting, hint });
   (server as { eval: REPLEval }).eval = evaluator.eval;
-  shortenOwnErrors(server, colors, evaluator.uncaught);
+  let errors = 0;
+  shortenOwnErrors(server, colors, () => {
+    errors += 1;
+    evaluator.uncaught();
+  });
+  const play = async (lines: string[], how: { step: boolean; delayMs?: number }): Promise<void> => {
+    const { replay } = await import('./replay.ts');
+    await replay(server, lines, { ...how, colors, prompt: options.prompt });
+  };
+  server.defineCommand('replay', {
+    help: 'Play a script as if typed, each statement then its value (.replay [--step] FILE)',
+    action(argument: string) {
+      const step = /^--step\s+/.test(argument);
+      const file = argument.replace(/^--step\s+/, '').trim();
+      void import('./replay.ts').then(({ readReplayFile }) => readReplayFile(file)).then(
+        (lines) => {
+          this.displayPrompt();
+          return play(lines, { step });
+        },
+        (error: Error) => {
+          this.output.write(`Cannot replay ${JSON.stringify(file)}: ${error.message}\n`);
+          this.displayPrompt();
+        },
+      );
+    },
+  });
+  for (const [name, command] of Object.entries(options.commands ?? {})) {
+    server.defineCommand(name, {
+      help: command.help,
+      action(argument: string) {
+        Promise.resolve()
+          .then(() => command.action(argument.trim(), this.output))
+          .catch((error: unknown) => this.output.write(`.${name}: ${(error as Error).message}\n`))
+          .finally(() => this.displayPrompt());
+      },
+    });
+  }
   server.defineCommand('ls', {
     help: 'List the preloaded names, with a line of help for each',
     action() {
@@ -56,7 +96,11 @@ export async function runInteractive(options: InteractiveOptions): Promise<numbe
     },
   });
   await setupProjectHistory(server, options.historyFile);
+  if (options.replay) {
+    await play(options.replay.lines, options.replay);
+    if (options.replay.exit) server.close();
+  }
   await exited;
   await historyWritten(server);
-  return 0;
+  return options.replay?.exit && errors > 0 ? 1 : 0;
 }
