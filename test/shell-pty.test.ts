@@ -339,3 +339,57 @@ test('--replay --exit plays the whole script and leaves, with status 1 when a st
   assert.equal(await session.enter('greeting'), "'hello'");
   assert.equal(await session.exit(), 0);
 });
+
+const INDEX = fileURLToPath(new URL('../src/index.ts', import.meta.url));
+
+/** A project of its own: settings and a models file with one model, `Note`, whose fields are given. */
+function projectWithNote(fields: string, extraModels = ''): string {
+  const cwd = mkdtempSync(join(root, 'project-'));
+  writeFileSync(join(cwd, 'filefield.config.ts'), "export default { MEDIA_ROOT: 'media', MEDIA_URL: '/media/', DATABASE: 'db.json', MODELS: ['./models.ts'] };\n");
+  writeModels(cwd, fields, extraModels);
+  return cwd;
+}
+
+function writeModels(cwd: string, fields: string, extraModels = ''): void {
+  writeFileSync(join(cwd, 'models.ts'), [
+    `import { Model, CharField } from ${JSON.stringify(INDEX)};`,
+    `export class Note extends Model {`,
+    `  static override fields = { ${fields} };`,
+    `}`,
+    extraModels,
+  ].join('\n'));
+}
+
+test('.reload after editing the models file: new instances use the new class, and it says which names changed', async () => {
+  const cwd = projectWithNote('title: new CharField({ maxLength: 20 })');
+  const { session } = await open(cwd);
+  await session.enter("const before = new Note({ title: 'old' })");
+  writeModels(cwd, 'title: new CharField({ maxLength: 20 }), body: new CharField({ maxLength: 200 })',
+    'export class Tag extends Model {\n  static override fields = { label: new CharField({ maxLength: 20 }) };\n}');
+  writeFileSync(join(cwd, 'filefield.config.ts'), "export default { MEDIA_ROOT: 'media', MEDIA_URL: '/files/', DATABASE: 'db.json', MODELS: ['./models.ts'] };\n");
+  assert.match(await session.enter('.reload'), /^Reloaded: Note changed, Tag added; settings: MEDIA_URL changed\./);
+  assert.equal(await session.enter('Object.keys(new Note().constructor.fields).join()'), "'title,body'");
+  assert.equal(await session.enter('Object.keys(before.constructor.fields).join()'), "'title'", 'an instance made before keeps its class');
+  assert.equal(await session.enter('typeof Tag'), "'function'");
+  assert.equal(await session.enter('settings.MEDIA_URL'), "'/files/'");
+  assert.match(await session.enter('.ls'), /^  Tag\s+model from models \(fields label\)/m);
+  assert.equal(await session.enter('.reload'), 'Reloaded: nothing changed.');
+  assert.equal(await session.exit(), 0);
+});
+
+test('.reset in a sandbox discards its files and rows and starts again; outside a sandbox it refuses', async () => {
+  const cwd = projectWithNote('title: new CharField({ maxLength: 20 })');
+  const { session } = await open(cwd, ['--sandbox']);
+  await session.enter("await Note.objects.create({ title: 'kept?' })");
+  await session.enter("await storage.save('notes.txt', new ContentFile('x'))");
+  assert.equal(await session.enter('Note.objects.count()'), '1');
+  assert.match(await session.enter('.reset'), /^Sandbox reset: the files and rows written in it are gone/);
+  assert.equal(await session.enter('Note.objects.count()'), '0');
+  assert.equal(await session.enter("storage.exists('notes.txt')"), 'false');
+  assert.equal(await session.exit(), 0);
+  assert.equal(existsSync(join(cwd, 'db.json')), false, 'the project itself was never written');
+
+  const outside = (await open(cwd)).session;
+  assert.match(await outside.enter('.reset'), /^\.reset: works in a sandbox only/);
+  assert.equal(await outside.exit(), 0);
+});

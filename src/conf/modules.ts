@@ -10,6 +10,9 @@ import { errorCode } from '../errors.ts';
 
 let typeScriptLoaderRegistered = false;
 const esModuleRoots = new Set<string>();
+/** The URL that imports the newest version of a project file, for those imported fresh since start-up. */
+const freshUrls = new Map<string, string>();
+let freshImports = 0;
 
 /** The folder of the package a file belongs to, and whether that package is an ES module package. */
 function packageOf(file: string): { root: string; isModule: boolean } {
@@ -41,7 +44,7 @@ function loadProjectAsModules(file: string): void {
  */
 export async function importModule(file: string): Promise<Record<string, unknown>> {
   if (!isAbsolute(file)) return import(file);
-  const url = pathToFileURL(file).href;
+  const url = freshUrls.get(file) ?? pathToFileURL(file).href;
   loadProjectAsModules(file);
   try {
     return await import(url);
@@ -53,4 +56,16 @@ export async function importModule(file: string): Promise<Record<string, unknown
     typeScriptLoaderRegistered = true;
     return await import(url);
   }
+}
+
+/**
+ * Imports a new version of a project file (the shell's `.reload`); later importModule() calls get it.
+ * Node keeps one module per URL, so the new version has a URL of its own (a query). Only this file is
+ * new: the project files it imports stay as first imported.
+ */
+export function importFreshModule(file: string): Promise<Record<string, unknown>> {
+  if (!isAbsolute(file)) return importModule(file);
+  freshImports += 1;
+  freshUrls.set(file, `${pathToFileURL(file).href}?version=${freshImports}`);
+  return importModule(file);
 }

@@ -7,6 +7,7 @@ import { findSettingsFile, loadSettings } from '../conf/load.ts';
 import { settings } from '../conf/settings.ts';
 import type { SessionFacts } from './banner.ts';
 import { NOTHING_PRELOADED, collectPreloads, installPreloads } from './context.ts';
+import type { SessionState } from './reload.ts';
 import type { Sandbox } from './sandbox.ts';
 
 export interface ShellOptions {
@@ -96,10 +97,28 @@ export async function runShell(options: ShellOptions = {}): Promise<number> {
       import('./banner.ts'),
       import('./history.ts'),
     ]);
+    const state: SessionState = { settingsFile: found.file, imports, preloads, sandbox };
     return await runInteractive({
       prompt: sandbox ? SANDBOX_PROMPT : PROMPT,
       banner: formatBanner(facts, preloads),
-      listing: formatListing(preloads),
+      listing: () => formatListing(state.preloads),
+      commands: {
+        reload: {
+          help: "Import the project's settings and models again after an edit, and say which names changed",
+          async action(_argument, output) {
+            const { reloadProject } = await import('./reload.ts');
+            output.write(`${await reloadProject(state)}\n`);
+          },
+        },
+        reset: {
+          help: 'In a sandbox: discard the files and rows written in it and start again from the project',
+          async action(_argument, output) {
+            const { resetSandbox } = await import('./reload.ts');
+            output.write(`${await resetSandbox(state)}\n`);
+            sandbox = state.sandbox;
+          },
+        },
+      },
       historyFile: historyFile(settings.BASE_DIR),
       replay: replayLines && {
         lines: replayLines,

@@ -15,8 +15,8 @@ import { interactiveSettler } from './waiting.ts';
 export interface InteractiveOptions {
   prompt: string;
   banner: string;
-  /** What `.ls` prints. */
-  listing: string;
+  /** What `.ls` prints (it changes with `.reload`). */
+  listing(): string;
   historyFile: string;
   /** `--replay FILE`: play these lines first; `exit` closes the session after them (`--exit`). */
   replay?: { lines: string[]; step: boolean; delayMs?: number; exit: boolean };
@@ -91,7 +91,7 @@ export async function runInteractive(options: InteractiveOptions): Promise<numbe
   server.defineCommand('ls', {
     help: 'List the preloaded names, with a line of help for each',
     action() {
-      this.output.write(options.listing);
+      this.output.write(options.listing());
       this.displayPrompt();
     },
   });

@@ -18,6 +18,11 @@ export interface Sandbox {
   notices: string[];
   /** Deletes the copies (also done when the process exits, or is ended by one of the signals given). */
   dispose(): void;
+  /**
+   * Points settings loaded anew (`.reload`) at the copies again, keeping what was written to them; a
+   * folder or database the new settings add is copied now.
+   */
+  reapply(): Promise<void>;
 }
 
 export interface SandboxOptions {
@@ -28,8 +33,9 @@ export interface SandboxOptions {
   signals?: NodeJS.Signals[];
 }
 
-/** Copies a folder (cheaply where the file system can share blocks), or makes an empty one. */
+/** Copies a folder (cheaply where the file system can share blocks), or makes an empty one; a copy made earlier is kept. */
 async function copyFolder(source: string, destination: string): Promise<void> {
+  if (existsSync(destination)) return;
   if (existsSync(source)) {
     await cp(source, destination, { recursive: true, mode: constants.COPYFILE_FICLONE, preserveTimestamps: true });
   } else {
@@ -86,12 +92,12 @@ export async function enterSandbox(options: SandboxOptions = {}): Promise<Sandbo
   };
   process.once('exit', dispose);
   for (const signal of signals) process.once(signal, onSignal);
-  try {
+  // The copies of what the current (real) settings name, and those settings pointed at them.
+  const redirect = async (notices: string[]): Promise<void> => {
     const mediaCopy = join(directory, 'media');
     await copyFolder(settings.MEDIA_ROOT, mediaCopy);
     const databaseCopy = join(directory, basename(settings.DATABASE));
-    if (existsSync(settings.DATABASE)) await cp(settings.DATABASE, databaseCopy);
-    const notices: string[] = [];
+    if (existsSync(settings.DATABASE) && !existsSync(databaseCopy)) await cp(settings.DATABASE, databaseCopy);
     const storagesCopy = await sandboxedStorages(directory, notices);
     // DEFAULT_FILE_STORAGE is already part of STORAGES, and giving both is refused.
     const { DEFAULT_FILE_STORAGE: _shorthand, SETTINGS_FILE: _file, ...kept } = settings;
@@ -99,7 +105,11 @@ export async function enterSandbox(options: SandboxOptions = {}): Promise<Sandbo
       { ...kept, MODELS: [...kept.MODELS], MEDIA_ROOT: mediaCopy, DATABASE: databaseCopy, STORAGES: storagesCopy, SECRET_KEY: secretKeyForSandbox() },
       { baseDir: settings.BASE_DIR },
     );
-    return { directory, notices, dispose };
+  };
+  try {
+    const notices: string[] = [];
+    await redirect(notices);
+    return { directory, notices, dispose, reapply: () => redirect([]) };
   } catch (error) {
     dispose();
     throw error;
