@@ -393,3 +393,23 @@ test('.reset in a sandbox discards its files and rows and starts again; outside 
   assert.match(await outside.enter('.reset'), /^\.reset: works in a sandbox only/);
   assert.equal(await outside.exit(), 0);
 });
+
+test('--trace prints each storage call under its public method, with name, bytes and time; .trace off and on', async () => {
+  const { session } = await open(undefined, ['--trace']);
+  const saved = await session.enter(`await new Profile().picture.save('x.png', new File(fs.openSync(${JSON.stringify(IMAGE)})))`);
+  assert.match(saved, new RegExp(`^\\s*storage default \\(FileSystemStorage\\) save\\('${STORED_NAME}'\\) 927 B [\\d.]+ ms$`, 'm'));
+  assert.doesNotMatch(saved, /exists\(/, "the exists() that save() makes to choose a name is part of the save");
+  assert.match(await session.enter("storage.open('missing.txt')"), /^\s*storage default \(FileSystemStorage\) open\('missing\.txt'\) [\d.]+ ms failed: ENOENT$/m);
+  assert.equal(await session.enter('.trace off'), 'Storage calls are not printed.');
+  assert.equal(await session.enter("storage.exists('a.txt')"), 'false');
+  assert.equal(await session.enter('.trace on'), 'Storage calls are printed.');
+  assert.match(await session.enter("storage.exists('a.txt')"), /^\s*storage default \(FileSystemStorage\) exists\('a\.txt'\) [\d.]+ ms\nfalse$/);
+  assert.equal(await session.exit(), 0);
+});
+
+test('--print-sql prints the statements the database layer publishes, in order with the storage calls', async () => {
+  const { session } = await open(undefined, ['--trace', '--print-sql']);
+  const shown = await session.enter("require('node:diagnostics_channel').channel('filefield:sql').publish({ text: 'SELECT *\\n FROM profile WHERE id = $1', params: [7], duration: 0.25 }); storage.exists('b.txt')");
+  assert.match(shown, /^\s*sql SELECT \* FROM profile WHERE id = \$1 \[ 7 \] 0\.3 ms\n  storage default \(FileSystemStorage\) exists\('b\.txt'\) [\d.]+ ms\nfalse$/);
+  assert.equal(await session.exit(), 0);
+});

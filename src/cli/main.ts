@@ -21,6 +21,8 @@ export function buildProgram(): Command {
     .option('-c, --command <code>', 'run this code and exit instead of opening the prompt')
     .option('--no-imports', 'start with nothing preloaded')
     .option('--sandbox', 'send every write to a temporary copy of the media and the database, thrown away on exit')
+    .option('--trace', 'print each storage call (save, open, exists…) with its name, bytes and time')
+    .option('--print-sql', 'print each SQL statement with its time')
     .option('--replay <file>', 'play a prepared script at the prompt as if typed, each statement then its value')
     .option('--step', 'with --replay: wait for Enter before each statement')
     .option('--delay <ms>', 'with --replay: pause this many milliseconds before each statement', parseMilliseconds)
@@ -32,6 +34,8 @@ export function buildProgram(): Command {
         command: options.command,
         imports: options.imports,
         sandbox: options.sandbox ?? false,
+        trace: options.trace ?? false,
+        printSql: options.printSql ?? false,
         replay: options.replay === undefined ? undefined
           : { file: options.replay, step: options.step, delayMs: options.delay, exit: options.exit },
       });
@@ -59,6 +63,8 @@ interface ShellCommandOptions {
   command?: string;
   imports: boolean;
   sandbox?: boolean;
+  trace?: boolean;
+  printSql?: boolean;
   replay?: string;
   step?: boolean;
   delay?: number;

@@ -8,6 +8,7 @@ import { settings } from '../conf/settings.ts';
 import type { SessionFacts } from './banner.ts';
 import { NOTHING_PRELOADED, collectPreloads, installPreloads } from './context.ts';
 import type { SessionState } from './reload.ts';
+import type { TraceOutput } from './trace.ts';
 import type { Sandbox } from './sandbox.ts';
 
 export interface ShellOptions {
@@ -19,6 +20,10 @@ export interface ShellOptions {
   imports?: boolean;
   /** `--sandbox`: work on throwaway copies of the media and the database. */
   sandbox?: boolean;
+  /** `--trace`: print each storage call. */
+  trace?: boolean;
+  /** `--print-sql`: print each SQL statement. */
+  printSql?: boolean;
   /** `--replay FILE [--step | --delay MS] [--exit]`: play a prepared script at the prompt. */
   replay?: { file: string; step?: boolean; delayMs?: number; exit?: boolean };
 }
@@ -38,6 +43,19 @@ async function* standardInputLines(): AsyncGenerator<string> {
  */
 function exitSoon(): void {
   setTimeout(() => process.exit(), 0).unref();
+}
+
+/** Where trace lines go: standard error for scripts (their output stays theirs), the terminal for the prompt. */
+function traceOutput(stream: NodeJS.WriteStream): TraceOutput {
+  return { write: (text) => stream.write(text), colors: stream.hasColors?.() ?? false, terminal: stream.isTTY === true };
+}
+
+/** Starts `--trace` / `--print-sql` (their module loads only then); returns what stops storage tracing. */
+async function startTracing(options: ShellOptions, output: TraceOutput): Promise<(() => void) | undefined> {
+  if (!options.trace && !options.printSql) return undefined;
+  const { printSql, traceStorage } = await import('./trace.ts');
+  if (options.printSql) printSql(output);
+  return options.trace ? traceStorage(output) : undefined;
 }
 
 /** Runs the shell; resolves to the process's exit status (0, or 1 after an uncaught error). */
@@ -77,6 +95,7 @@ export async function runShell(options: ShellOptions = {}): Promise<number> {
 
     if (script) {
       for (const notice of preloads.notices) process.stderr.write(`filefield shell: ${notice}\n`);
+      await startTracing(options, traceOutput(process.stderr));
       const { runScript } = await import('./script.ts');
       // As with `node script.js`, the process ends when the work the script started is done: no forced
       // exit, and the sandbox's copies go on 'exit' (a timer may still save into them).
@@ -98,6 +117,7 @@ export async function runShell(options: ShellOptions = {}): Promise<number> {
       import('./history.ts'),
     ]);
     const state: SessionState = { settingsFile: found.file, imports, preloads, sandbox };
+    let stopTracing = await startTracing(options, traceOutput(process.stdout));
     return await runInteractive({
       prompt: sandbox ? SANDBOX_PROMPT : PROMPT,
       banner: formatBanner(facts, preloads),
@@ -108,6 +128,21 @@ export async function runShell(options: ShellOptions = {}): Promise<number> {
           async action(_argument, output) {
             const { reloadProject } = await import('./reload.ts');
             output.write(`${await reloadProject(state)}\n`);
+          },
+        },
+        trace: {
+          help: 'Print each storage call a statement makes (.trace on | .trace off)',
+          async action(argument, output) {
+            if (argument === 'on' && !stopTracing) {
+              const { traceStorage } = await import('./trace.ts');
+              stopTracing = traceStorage(traceOutput(process.stdout));
+            } else if (argument === 'off') {
+              stopTracing?.();
+              stopTracing = undefined;
+            } else if (argument !== 'on') {
+              output.write('.trace on | .trace off\n');
+            }
+            output.write(`Storage calls are ${stopTracing ? '' : 'not '}printed.\n`);
           },
         },
         reset: {

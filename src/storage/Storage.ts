@@ -8,6 +8,7 @@ import { randomInt } from 'node:crypto';
 import { inspect } from 'node:util';
 import { SuspiciousFileOperation } from '../errors.ts';
 import { StorageOperationError } from './operationError.ts';
+import { publishCalls } from './tracing.ts';
 import { ContentFile, File, type FileSource } from '../files/File.ts';
 import { withSizeLimit } from '../files/limits.ts';
 import { getValidFilename, validateFileName } from '../files/names.ts';
@@ -61,6 +62,11 @@ export function toFile(content: Savable, name: string | null): File {
 export abstract class Storage {
   /** The STORAGES alias this instance was made for (set by `storages`), for messages. */
   alias: string | null = null;
+
+  constructor() {
+    // The one place where calls are traced (see tracing.ts), so that every backend's are, alike.
+    publishCalls(this);
+  }
 
   /** Writes the content under `name` (which save() has checked) and returns the name it used. */
   protected abstract _save(name: string, content: File): Promise<string>;

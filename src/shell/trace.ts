@@ -1,0 +1,63 @@
+/**
+ * `--trace` / `.trace on|off` and `--print-sql`: a line for each storage call (from the `filefield:storage`
+ * channel) and each SQL statement (`filefield:sql`, published by the database layer), printed as they
+ * complete, so the two interleave in the order they happened.
+ */
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { inspect } from 'node:util';
+import { errorCode } from '../errors.ts';
+import { formatBytes } from '../files/File.ts';
+import { STORAGE_CHANNEL_NAME, type StorageCall } from '../storage/tracing.ts';
+import { dim } from './errors.ts';
+
+export const SQL_CHANNEL_NAME = 'filefield:sql';
+
+/** What the database layer publishes for a statement (the duration under either name). */
+interface SqlStatement {
+  text: string;
+  params?: unknown[];
+  duration?: number;
+  durationMs?: number;
+}
+
+export interface TraceOutput {
+  write(text: string): void;
+  colors: boolean;
+  /** On a terminal a spinner may be drawn on the current line: clear it before writing. */
+  terminal: boolean;
+}
+
+function milliseconds(value: number | undefined): string {
+  return value === undefined ? '' : ` ${value < 10 ? value.toFixed(1) : Math.round(value)} ms`;
+}
+
+export function describeStorageCall(call: StorageCall): string {
+  const storage = call.alias === null ? call.backend : `${call.alias} (${call.backend})`;
+  const name = call.name === null ? '' : inspect(call.name);
+  const bytes = call.bytes === null ? '' : ` ${formatBytes(call.bytes)}`;
+  const failed = call.error === undefined ? '' : ` failed: ${errorCode(call.error) ?? (call.error as Error)?.name ?? 'error'}`;
+  return `storage ${storage} ${call.method}(${name})${bytes}${milliseconds(call.durationMs)}${failed}`;
+}
+
+export function describeSql(statement: SqlStatement): string {
+  const params = statement.params && statement.params.length ? ` ${inspect(statement.params, { breakLength: Infinity })}` : '';
+  return `sql ${statement.text.replace(/\s+/g, ' ').trim()}${params}${milliseconds(statement.durationMs ?? statement.duration)}`;
+}
+
+/** Subscribes to one channel with a line printer; returns the unsubscribe. */
+function follow<T>(name: string, describe: (message: T) => string, output: TraceOutput): () => void {
+  const print = (message: unknown): void => {
+    const line = `  ${describe(message as T)}`;
+    output.write(`${output.terminal ? '\r\x1b[K' : ''}${dim(line, output.colors)}\n`);
+  };
+  subscribe(name, print);
+  return () => unsubscribe(name, print);
+}
+
+export function traceStorage(output: TraceOutput): () => void {
+  return follow(STORAGE_CHANNEL_NAME, describeStorageCall, output);
+}
+
+export function printSql(output: TraceOutput): () => void {
+  return follow(SQL_CHANNEL_NAME, describeSql, output);
+}
