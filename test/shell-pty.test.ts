@@ -34,11 +34,11 @@ class Session {
   private mark = 0;
   readonly exited: Promise<number>;
 
-  constructor(cwd: string, args: string[] = []) {
+  constructor(cwd: string, args: string[] = [], columns = 200) {
     const env: Record<string, string> = {};
     for (const [key, value] of Object.entries(process.env)) if (value !== undefined && key !== 'FILEFIELD_SETTINGS') env[key] = value;
     env.TERM = 'xterm-256color';
-    this.terminal = pty.spawn(process.execPath, [CLI, 'shell', ...args], { cwd, cols: 200, rows: 50, env });
+    this.terminal = pty.spawn(process.execPath, [CLI, 'shell', ...args], { cwd, cols: columns, rows: 50, env });
     this.terminal.onData((data) => {
       this.raw += data;
     });
@@ -116,15 +116,16 @@ after(() => {
   rmSync(root, { recursive: true, force: true });
 });
 
-async function open(cwd = mkdtempSync(join(root, 'run-')), args: string[] = []): Promise<{ session: Session; cwd: string }> {
-  const session = new Session(cwd, args);
+async function open(cwd = mkdtempSync(join(root, 'run-')), args: string[] = [], columns?: number): Promise<{ session: Session; cwd: string }> {
+  const session = new Session(cwd, args, columns);
   sessions.push(session);
   await session.waitFor(PROMPT, 'the first prompt');
   return { session, cwd };
 }
 
 test("the article's session, without await, shows the resolved values", async () => {
-  const { session, cwd } = await open();
+  // Wide enough for the saved file's one-line form (a narrower terminal breaks it into lines).
+  const { session, cwd } = await open(undefined, [], 300);
   assert.match(session.output, /models\s+Profile/);
   assert.equal(await session.enter(`const f = fs.openSync(${JSON.stringify(IMAGE)})`), 'undefined');
   assert.equal(await session.enter('const profile = new Profile()'), 'undefined');
@@ -196,7 +197,7 @@ test('_ and _error hold the last result and the last error', async () => {
   assert.equal(await session.exit(), 0);
 });
 
-test('Tab completes the getters and methods of a FieldFile', async () => {
+test('Tab completes the public getters and methods of a FieldFile, not its internals', async () => {
   const { session } = await open();
   await session.enter('const profile = new Profile()');
   session.press('profile.picture.');
@@ -207,6 +208,9 @@ test('Tab completes the getters and methods of a FieldFile', async () => {
   const shown = await session.waitFor(/profile\.picture\.url/);
   for (const member of ['save', 'path', 'url', 'name', 'size', 'width']) {
     assert.match(shown.input!, new RegExp(`profile\\.picture\\.${member}\\b`));
+  }
+  for (const internal of ['adoptSource', 'commitPending', 'stage', 'requireFile', 'constructor', '__proto__', 'hasOwnProperty']) {
+    assert.doesNotMatch(shown.input!, new RegExp(`profile\\.picture\\.${internal}\\b`), `${internal} is not public`);
   }
   session.press('\x03'); // abandon the line
   await session.waitFor(PROMPT);
@@ -411,5 +415,49 @@ test('--print-sql prints the statements the database layer publishes, in order w
   const { session } = await open(undefined, ['--trace', '--print-sql']);
   const shown = await session.enter("require('node:diagnostics_channel').channel('filefield:sql').publish({ text: 'SELECT *\\n FROM profile WHERE id = $1', params: [7], duration: 0.25 }); storage.exists('b.txt')");
   assert.match(shown, /^\s*sql SELECT \* FROM profile WHERE id = \$1 \[ 7 \] 0\.3 ms\n  storage default \(FileSystemStorage\) exists\('b\.txt'\) [\d.]+ ms\nfalse$/);
+  assert.equal(await session.exit(), 0);
+});
+
+test('Tab on a model instance and on a storage offers their public API only', async () => {
+  const { session } = await open();
+  await session.enter('const profile = new Profile()');
+  for (const [expression, wanted, unwanted] of [
+    ['profile.', ['save', 'delete', 'refreshFromDb', 'picture', 'name', 'id'], ['setFieldValue', 'toRow', 'constructor']],
+    ['storage.', ['save', 'open', 'exists', 'url', 'listdir'], ['_save', '_open', 'describe', 'isNameAvailable', 'checkedSave']],
+  ] as const) {
+    session.press(expression);
+    await session.waitFor(new RegExp(`${expression.replace('.', '\\.')}$`));
+    session.press('\t');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    session.press('\t');
+    const shown = (await session.waitFor(new RegExp(`${expression.replace('.', '\\.')}save`))).input!;
+    for (const name of wanted) assert.match(shown, new RegExp(`${expression.replace('.', '\\.')}${name}\\b`), name);
+    for (const name of unwanted) assert.doesNotMatch(shown, new RegExp(`${expression.replace('.', '\\.')}${name}\\b`), name);
+    session.press('\x03');
+    await session.waitFor(PROMPT);
+  }
+  assert.equal(await session.exit(), 0);
+});
+
+test('a narrow terminal shows saved files and models on short lines; modes in octal; an unsaved file has no URL', async () => {
+  const cwd = mkdtempSync(join(root, 'run-'));
+  const session = new Session(cwd, [], 80);
+  sessions.push(session);
+  await session.waitFor(PROMPT);
+  await session.enter('const profile = new Profile()');
+  assert.equal(await session.enter("profile.picture = new ContentFile('x', 'draft.png'); profile.picture"), '<ImageFieldFile: draft.png (not saved yet)>');
+  const saved = await session.enter(`await profile.picture.save('a.png', new File(fs.openSync(${JSON.stringify(IMAGE)})))`);
+  const lines = saved.split('\n');
+  // Only a long path itself may be wider than the terminal.
+  assert.ok(lines.length >= 3 && lines.every((line) => line.length <= 80 || /^  path=\S+$/.test(line)), saved);
+  assert.match(lines[0]!, new RegExp(`^<ImageFieldFile: ${STORED_NAME}$`));
+  assert.match(saved, /^  64×48 927 B image\/png$/m);
+  assert.match(saved, /^  url=\/media\/profile_pics\/[0-9a-f-]{36}\.png>$/m);
+  const row = await session.enter('profile');
+  assert.match(row, /^Profile \{\n  id: 1,\n  name: '',\n  picture: <ImageFieldFile: /);
+  // The stored name's line is as long as the name (52 characters) and its label make it.
+  assert.ok(row.split('\n').every((line) => line.length <= 82 || /^    path=\S+$/.test(line)), row);
+  assert.equal(await session.enter('settings.FILE_UPLOAD_PERMISSIONS'), '0o644');
+  assert.match(await session.enter('settings'), /FILE_UPLOAD_PERMISSIONS: 0o644/);
   assert.equal(await session.exit(), 0);
 });

@@ -271,17 +271,27 @@ export class FieldFile extends File {
     return parts;
   }
 
-  override [inspect.custom](): string {
+  /**
+   * One line, or (when that is longer than the caller's breakLength, a narrow terminal) the name, then
+   * the facts, path and URL on short lines of their own. A file not saved yet has neither path nor URL.
+   */
+  override [inspect.custom](_depth?: number, options?: { breakLength?: number }): string {
     if (!this.name) return `<${this.constructor.name}: None>`;
-    const parts = this.describeParts();
-    for (const [label, read] of [['path', () => this.path], ['url', () => this.url]] as const) {
-      try {
-        parts.push(`${label}=${read()}`);
-      } catch {
-        // A remote storage has no path; a storage without URLs has no url.
+    const [name, ...facts] = this.describeParts();
+    const places: string[] = [];
+    if (!this.pending) {
+      for (const [label, read] of [['path', () => this.path], ['url', () => this.url]] as const) {
+        try {
+          places.push(`${label}=${read()}`);
+        } catch {
+          // A remote storage has no path; a storage without URLs has no url.
+        }
       }
     }
-    return `<${this.constructor.name}: ${parts.join(' ')}>`;
+    const oneLine = `<${this.constructor.name}: ${[name, ...facts, ...places].join(' ')}>`;
+    if (oneLine.length <= (options?.breakLength ?? Infinity)) return oneLine;
+    const lines = [`<${this.constructor.name}: ${name}`, ...(facts.length ? [facts.join(' ')] : []), ...places];
+    return lines.join('\n  ') + '>';
   }
 }
 

@@ -228,9 +228,15 @@ export class Model {
     return this;
   }
 
-  [inspect.custom](depth: number, options: { stylize: (text: string, style: string) => string }, look: typeof inspect): string {
+  /** `Profile { id: 1, … }` on one line, or one field a line when that is longer than breakLength (a narrow terminal). */
+  [inspect.custom](depth: number, options: { stylize: (text: string, style: string) => string; breakLength?: number }, look: typeof inspect): string {
+    const breakLength = options.breakLength ?? Infinity;
+    // A field's value is shown two columns in, so it has two fewer.
+    const inner = { ...options, depth: depth - 1, breakLength: breakLength - 2 };
     const parts = [`id: ${this.id ?? 'null'}`];
-    for (const [name, value] of this[VALUES]) parts.push(`${name}: ${look(value, { ...options, depth: depth - 1 })}`);
-    return `${this.model.name} { ${parts.join(', ')} }`;
+    for (const [name, value] of this[VALUES]) parts.push(`${name}: ${look(value, inner)}`);
+    const oneLine = `${this.model.name} { ${parts.join(', ')} }`;
+    if (oneLine.length <= breakLength && !oneLine.includes('\n')) return oneLine;
+    return `${this.model.name} {\n${parts.map((part) => `  ${part.replaceAll('\n', '\n  ')},`).join('\n')}\n}`;
   }
 }

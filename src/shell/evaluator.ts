@@ -15,6 +15,10 @@ export interface EvaluatorOptions {
   settle(promise: PromiseLike<unknown>): Promise<unknown>;
   /** True while the REPL's completer evaluates the expression before a dot: never wait then. */
   isCompleting?(): boolean;
+  /** Given the value an input evaluated to while completing (the object whose names Tab offers). */
+  completed?(value: unknown): void;
+  /** Told the input whose value is about to be shown. */
+  inputDone?(code: string): void;
   /** Shows a one-line hint (a forgotten await and its corrected line) before the input's result. */
   hint?(text: string): void;
 }
@@ -73,6 +77,8 @@ export function createEvaluator(nodeEval: REPLEval, options: EvaluatorOptions): 
     nodeEval.call(this, translation.code, context, file, (...outcome: [Error | null, unknown?]) => {
       const [error, value] = outcome;
       if (hinting) hintAbout(Boolean(error));
+      if (completing) options.completed?.(value);
+      else options.inputDone?.(code);
       if (error || outcome.length < 2 || completing || !isThenable(value)) {
         callback(...outcome);
         return;

@@ -28,6 +28,7 @@ export interface InteractiveOptions {
 export async function runInteractive(options: InteractiveOptions): Promise<number> {
   process.stdout.write(options.banner);
   const colors = process.stdout.hasColors?.() ?? false;
+  const writer = createWriter(colors, () => process.stdout.columns);
   const replOptions: ReplOptions & { historySize: number } = {
     prompt: options.prompt,
     input: process.stdin,
@@ -40,16 +41,22 @@ export async function runInteractive(options: InteractiveOptions): Promise<numbe
     breakEvalOnSigint: true,
     // Passed on to readline (the typings omit it): the most lines kept, and so written to the file.
     historySize: HISTORY_SIZE,
-    writer: createWriter(colors),
+    writer,
   };
   const server = start(replOptions);
   const exited = once(server, 'exit');
-  const isCompleting = trackCompletion(server);
+  const completion = trackCompletion(server);
   // Node's evaluator only exists inside repl.start (passing `eval` would replace it): wrap it afterwards.
   const hint = (text: string): void => {
     server.output.write(dim(`hint: ${text}`, colors) + '\n');
   };
-  const evaluator = createEvaluator(server.eval, { settle: interactiveSettler(server), isCompleting, hint });
+  const evaluator = createEvaluator(server.eval, {
+    settle: interactiveSettler(server),
+    isCompleting: completion.isCompleting,
+    completed: completion.evaluated,
+    hint,
+    inputDone: writer.noteInput,
+  });
   (server as { eval: REPLEval }).eval = evaluator.eval;
   let errors = 0;
   shortenOwnErrors(server, colors, () => {
