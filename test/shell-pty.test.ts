@@ -461,3 +461,16 @@ test('a narrow terminal shows saved files and models on short lines; modes in oc
   assert.match(await session.enter('settings'), /FILE_UPLOAD_PERMISSIONS: 0o644/);
   assert.equal(await session.exit(), 0);
 });
+
+test('SHELL.imports appear in the banner, with the names that collide with a preload', async () => {
+  const cwd = projectWithNote('title: new CharField({ maxLength: 20 })');
+  writeFileSync(join(cwd, 'filefield.config.ts'), "export default { MEDIA_ROOT: 'media', DATABASE: 'db.json', MODELS: ['./models.ts'], SHELL: { imports: { crypto: 'node:crypto', Note: 'node:path#sep', storage: 'node:os' } } };\n");
+  const { session } = await open(cwd);
+  assert.match(session.output, /^  imports +crypto$/m);
+  assert.match(session.output, /note: SHELL\.imports\.Note is not preloaded: Note is a model of MODELS/);
+  assert.match(session.output, /note: SHELL\.imports\.storage is not preloaded: storage is filefield's own/);
+  assert.equal(await session.enter('typeof crypto.randomUUID'), "'function'");
+  assert.equal(await session.enter("import { join } from 'node:path'"), 'undefined', 'a static import at the prompt works');
+  assert.equal(await session.enter("join('a', 'b')"), "'a/b'");
+  assert.equal(await session.exit(), 0);
+});

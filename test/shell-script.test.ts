@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -309,4 +309,48 @@ test('a forgotten await in a script gets a hint with the corrected line', async 
   assert.equal(run.code, 0);
   assert.equal(run.stdout, 'function\n');
   assert.match(run.stderr, /hint: last is a Promise, not its value; to keep the value: const last = await Profile\.objects\.last\(\)/);
+});
+
+/** A project whose settings preload its own names through SHELL.imports. */
+function projectWithImports(): string {
+  const cwd = workDir();
+  writeFileSync(join(cwd, 'text.ts'), "export function slugify(text: string): string { return text.toLowerCase().replace(/\\W+/g, '-'); }\nexport default 'the default';\n");
+  writeFileSync(join(cwd, 'filefield.config.ts'), `export default {
+  MEDIA_ROOT: 'media', DATABASE: 'db.json',
+  SHELL: { imports: { slugify: './text.ts#slugify', text: './text.ts', crypto: 'node:crypto', File: 'node:buffer#File', nothing: './text.ts#nothing' } },
+};\n`);
+  return cwd;
+}
+
+test("SHELL.imports preloads the project's names; a name filefield has, or a missing export, is reported and skipped", async () => {
+  const run = await shell(['-c', "console.log(slugify('Hello World'), text.default, typeof crypto.randomUUID, File === ContentFile.prototype.constructor.__proto__)"], { cwd: projectWithImports() });
+  assert.equal(run.stdout, 'hello-world the default function true\n');
+  assert.match(run.stderr, /SHELL\.imports\.File is not preloaded: File is filefield's own/);
+  assert.match(run.stderr, /SHELL\.imports\.nothing: \.\/text\.ts has no export "nothing"/);
+  assert.equal(run.code, 0);
+});
+
+test('SHELL.imports that is not an object of modules is refused, naming the key', async () => {
+  const cwd = workDir();
+  writeFileSync(join(cwd, 'filefield.config.ts'), "export default { SHELL: { imports: { x: 42 } } };\n");
+  const run = await shell(['-c', '1'], { cwd });
+  assert.match(run.stderr, /SHELL\.imports\.x must be a module \('module' or 'module#export'\), got 42\./);
+  assert.equal(run.code, 1);
+});
+
+test('static imports are turned into dynamic ones: default, named, renamed, namespace, side effect, type-only', async () => {
+  const cwd = projectWithImports();
+  const run = await shell([], {
+    cwd,
+    stdin: [
+      "import { slugify as slug } from './text.ts'",
+      "import word, * as everything from './text.ts'",
+      "import joiner, { sep } from 'node:path'",
+      "import type { Nothing } from './text.ts'",
+      "import 'node:os'",
+      'console.log(slug("A B"), word, typeof everything.slugify, typeof joiner.join, sep)',
+    ].join('\n'),
+  });
+  assert.equal(run.stdout, 'a-b the default function function /\n');
+  assert.equal(run.code, 0, run.stderr);
 });

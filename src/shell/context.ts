@@ -13,7 +13,7 @@ import { ImageFile } from '../files/ImageFile.ts';
 import { isModelClass, type Model } from '../models/Model.ts';
 import { defaultStorage, storages } from '../storage/handler.ts';
 
-export type GroupName = 'models' | 'files' | 'storage' | 'settings' | 'server' | 'node';
+export type GroupName = 'models' | 'imports' | 'files' | 'storage' | 'settings' | 'server' | 'node';
 
 export interface Preload {
   name: string;
@@ -167,7 +167,26 @@ export async function collectPreloads(options: { settingsFile: string }): Promis
     const labels = Object.keys(models.byModule).map((label) => JSON.stringify(label)).join(', ');
     modelEntries.push({ name: 'models', value: models.byModule, help: `every model by module: models[${labels}]` });
   }
-  return { groups: [{ name: 'models', entries: modelEntries }, ...builtIns], notices: models.notices };
+  const groups: PreloadGroup[] = [{ name: 'models', entries: modelEntries }];
+  const notices = models.notices;
+  if (asksForImports()) {
+    const taken = new Map<string, string>();
+    for (const name of builtInNames) taken.set(name, "filefield's own");
+    for (const entry of modelEntries) taken.set(entry.name, entry.name === 'models' ? "filefield's own" : 'a model of MODELS');
+    // Loaded only by projects that list imports: most sessions never need it.
+    const { importOwnPreloads } = await import('./ownImports.ts');
+    const own = await importOwnPreloads(taken);
+    if (own.entries.length > 0) groups.push({ name: 'imports', entries: own.entries });
+    notices.push(...own.notices);
+  }
+  return { groups: [...groups, ...builtIns], notices };
+}
+
+/** Whether the settings give SHELL.imports (or a SHELL that needs checking), without loading ownImports.ts. */
+function asksForImports(): boolean {
+  const shell = settings.SHELL;
+  if (shell === undefined || shell === null) return false;
+  return typeof shell !== 'object' || (shell as { imports?: unknown }).imports !== undefined;
 }
 
 /** Puts the preloads on the REPL's global object, reassignable like any global. */

@@ -90,7 +90,13 @@ export async function runShell(options: ShellOptions = {}): Promise<number> {
       process.stderr.write(`filefield shell: ${(error as Error).message}\n`);
       return 1;
     }
-    const preloads = imports ? await collectPreloads({ settingsFile: found.file }) : NOTHING_PRELOADED;
+    let preloads = NOTHING_PRELOADED;
+    try {
+      if (imports) preloads = await collectPreloads({ settingsFile: found.file });
+    } catch (error) {
+      process.stderr.write(`filefield shell: ${(error as Error).message}\n`);
+      return 1;
+    }
     installPreloads(globalThis, preloads);
 
     if (script) {

@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import { Script } from 'node:vm';
 import type { TransformOptions } from 'esbuild';
+import { rewriteStaticImports } from './staticImports.ts';
 
 export type Translation =
   /** JavaScript for Node's evaluator (the input itself, or what esbuild made of it). */
@@ -83,7 +84,8 @@ function transform(code: string): string {
 }
 
 /** Turns one input of the prompt (possibly several lines) into what Node's evaluator should run. */
-export function translate(code: string): Translation {
+export function translate(input: string): Translation {
+  const code = rewriteStaticImports(input);
   if (isJavaScript(code)) return { kind: 'javascript', code };
   if (looksLikeObjectLiteral(code)) {
     try {
