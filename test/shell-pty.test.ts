@@ -3,7 +3,7 @@
 // the bundled example project puts media/, db.json and the history file.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -473,4 +473,21 @@ test('SHELL.imports appear in the banner, with the names that collide with a pre
   assert.equal(await session.enter("import { join } from 'node:path'"), 'undefined', 'a static import at the prompt works');
   assert.equal(await session.enter("join('a', 'b')"), "'a/b'");
   assert.equal(await session.exit(), 0);
+});
+
+test('the demos in example/demos replay from start to end', async () => {
+  const cwd = mkdtempSync(join(root, 'demo-'));
+  mkdirSync(join(cwd, 'fixtures'));
+  copyFileSync(IMAGE, join(cwd, 'fixtures', 'image.png'));
+  const demo = (name: string) => fileURLToPath(new URL(`../example/demos/${name}`, import.meta.url));
+  const article = new Session(cwd, ['--sandbox', '--replay', demo('article.ts'), '--exit'], 300);
+  sessions.push(article);
+  assert.equal(await article.result(), 0, article.output);
+  assert.match(article.output, new RegExp(`\\(await Profile\\.objects\\.last\\(\\)\\)\\.picture\\.url\\n'/media/${STORED_NAME}'`));
+  const questions = new Session(cwd, ['--sandbox', '--replay', demo('three-questions.ts'), '--exit'], 300);
+  sessions.push(questions);
+  assert.equal(await questions.result(), 1, 'the third question ends in the refusal it is about');
+  assert.match(questions.output, /\[ \[\], \[ 'clash\.txt', 'clash_[A-Za-z0-9]{7}\.txt' \] \]/);
+  assert.match(questions.output, /ValidationError: picture: Upload a valid image\. The file you uploaded is HTML, not an image\./);
+  assert.equal(existsSync(join(cwd, 'media')), false, 'the sandbox kept the folder clean');
 });

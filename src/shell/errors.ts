@@ -81,11 +81,11 @@ export function formatOwnError(error: unknown, display: ErrorDisplay): string | 
     lines = lines.slice(0, MESSAGE_LINES);
     lines[MESSAGE_LINES - 1] = lines[MESSAGE_LINES - 1]!.slice(0, width - 1) + '…';
   }
-  const hintLine = display.location ? `(${display.location}) ${hint}` : `${hint}; .stack prints the stack`;
+  const hintLine = display.location ? `hint: (${display.location}) ${hint}` : `hint: ${hint}; .stack prints the stack`;
   return [...lines, dim(hintLine, display.colors)].join('\n');
 }
 
 /** Ctrl+C stopping a synchronous statement: one line, no stack. */
 export function formatInterruption(colors: boolean): string {
-  return `Interrupted: Ctrl+C stopped the statement. ${dim('(.stack shows where it was)', colors)}`;
+  return `Interrupted: Ctrl+C stopped the statement. ${dim('hint: .stack shows where it was', colors)}`;
 }
