@@ -55,6 +55,13 @@ function shell(args: string[], options: { cwd: string; stdin?: string }): Promis
   });
 }
 
+/** The outcome expected of a run: its status, its whole standard output, and what standard error shows. */
+function assertRun(run: Run, expected: { code: number; stdout?: string; stderr?: RegExp }): void {
+  if (expected.stdout !== undefined) assert.equal(run.stdout, expected.stdout);
+  if (expected.stderr) assert.match(run.stderr, expected.stderr);
+  assert.equal(run.code, expected.code, run.stderr);
+}
+
 test('-c runs the code and exits 0, printing only what the code prints', async () => {
   const run = await shell(['-c', 'console.log(1 + 1)'], { cwd: workDir() });
   assert.equal(run.stderr, '');
@@ -259,9 +266,7 @@ test('serve() starts the server in the background: the page and a saved picture 
 
 test('after the last line, the script waits for the timers it started, as node does', async () => {
   const run = await shell(['-c', "setTimeout(() => console.log('later'), 200)\nconsole.log('last line')"], { cwd: workDir() });
-  assert.equal(run.stderr, '');
-  assert.equal(run.stdout, 'last line\nlater\n');
-  assert.equal(run.code, 0);
+  assertRun(run, { code: 0, stdout: 'last line\nlater\n', stderr: /^$/ });
 });
 
 test('a save started and not awaited (fire and forget) still stores its file and row', async () => {
@@ -276,22 +281,17 @@ test('a save started and not awaited (fire and forget) still stores its file and
 
 test('an error thrown by work that finishes after the last line gives status 1', async () => {
   const run = await shell(['-c', "setTimeout(() => { throw new Error('late failure') }, 50)\nconsole.log('done')"], { cwd: workDir() });
-  assert.equal(run.stdout, 'done\n');
-  assert.match(run.stderr, /Error: late failure/);
-  assert.equal(run.code, 1);
+  assertRun(run, { code: 1, stdout: 'done\n', stderr: /Error: late failure/ });
 });
 
 test('a rejection left unhandled after the last line gives status 1', async () => {
   const run = await shell(['-c', "setTimeout(() => { Promise.reject(new Error('nobody handles this')) }, 50)"], { cwd: workDir() });
-  assert.match(run.stderr, /nobody handles this/);
-  assert.equal(run.code, 1);
+  assertRun(run, { code: 1, stderr: /nobody handles this/ });
 });
 
 test('after an uncaught error, the timers the script started do not run', async () => {
   const run = await shell(['-c', "setTimeout(() => console.log('must not print'), 100)\nthrow new Error('stop')"], { cwd: workDir() });
-  assert.equal(run.stdout, '');
-  assert.match(run.stderr, /Uncaught Error: stop/);
-  assert.equal(run.code, 1);
+  assertRun(run, { code: 1, stdout: '', stderr: /Uncaught Error: stop/ });
 });
 
 test("filefield's own errors print as class, message and a hint with the line, without a stack", async () => {

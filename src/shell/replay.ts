@@ -45,13 +45,14 @@ const NARRATION = /^\s*\/\//;
 export async function replay(server: REPLServer, lines: string[], options: ReplayOptions): Promise<void> {
   const prompts = promptWatcher(server);
   const atMainPrompt = (): boolean => server.getPrompt() === options.prompt;
+  const terminal = (server as REPLServer & { terminal?: boolean }).terminal === true;
   try {
     for (const line of lines) {
       if (atMainPrompt()) {
         if (line.trim() === '') continue;
         if (NARRATION.test(line)) {
           // Above the prompt: clear it, say the comment, show the prompt again.
-          server.output.write(`\r\x1b[K${dim(line.trim(), options.colors)}\n`);
+          server.output.write(`${terminal ? '\r\x1b[K' : '\n'}${dim(line.trim(), options.colors)}\n`);
           server.displayPrompt(true);
           continue;
         }
@@ -64,6 +65,8 @@ export async function replay(server: REPLServer, lines: string[], options: Repla
         }
       }
       const shown = prompts.next();
+      // Without a terminal nothing echoes what is typed: show the line as a terminal would.
+      if (!terminal) server.output.write(`${line}\n`);
       server.write(`${line}\n`);
       await shown;
     }
