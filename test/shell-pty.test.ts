@@ -413,7 +413,7 @@ test('--trace prints each storage call under its public method, with name, bytes
 
 test('--print-sql prints the statements the database layer publishes, in order with the storage calls', async () => {
   const { session } = await open(undefined, ['--trace', '--print-sql']);
-  const shown = await session.enter("require('node:diagnostics_channel').channel('filefield:sql').publish({ text: 'SELECT *\\n FROM profile WHERE id = $1', params: [7], duration: 0.25 }); storage.exists('b.txt')");
+  const shown = await session.enter("require('node:diagnostics_channel').channel('filefield:sql').publish({ vendor: 'sqlite', sql: 'SELECT *\\n FROM profile WHERE id = $1', params: [7], durationMs: 0.25 }); storage.exists('b.txt')");
   assert.match(shown, /^\s*sql SELECT \* FROM profile WHERE id = \$1 \[ 7 \] 0\.3 ms\n  storage default \(FileSystemStorage\) exists\('b\.txt'\) [\d.]+ ms\nfalse$/);
   assert.equal(await session.exit(), 0);
 });

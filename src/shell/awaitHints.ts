@@ -9,11 +9,6 @@ import { runInThisContext } from 'node:vm';
 /** `const name = value` (one declarator, on one line, without await), with an optional type. */
 const DECLARATION = /^(\s*(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*(?::[^=]+)?=\s*)(?!await\b)(\S[^;]*?)\s*;?\s*$/;
 
-function isThenable(value: unknown): boolean {
-  return (typeof value === 'object' || typeof value === 'function') && value !== null
-    && typeof (value as PromiseLike<unknown>).then === 'function';
-}
-
 /** The corrected line when `code` declared a name whose value is now a promise; else null. */
 export function declaredPromiseHint(code: string): string | null {
   const match = DECLARATION.exec(code.trim().includes('\n') ? '' : code.trim());
@@ -26,7 +21,8 @@ export function declaredPromiseHint(code: string): string | null {
   } catch {
     return null;
   }
-  if (!isThenable(declared)) return null;
+  // A promise only: a lazy, awaitable query (a QuerySet) is meant to be kept and chained.
+  if (!(declared instanceof Promise)) return null;
   return `${name} is a Promise, not its value; to keep the value: ${head}await ${value}`;
 }
 

@@ -12,12 +12,13 @@ import { dim } from './errors.ts';
 
 export const SQL_CHANNEL_NAME = 'filefield:sql';
 
-/** What the database layer publishes for a statement (the duration under either name). */
+/** What the database layer publishes for a statement. */
 interface SqlStatement {
-  text: string;
-  params?: unknown[];
-  duration?: number;
+  sql: string;
+  params?: readonly unknown[];
   durationMs?: number;
+  /** The error's message when the statement failed. */
+  error?: string;
 }
 
 export interface TraceOutput {
@@ -41,7 +42,8 @@ export function describeStorageCall(call: StorageCall): string {
 
 export function describeSql(statement: SqlStatement): string {
   const params = statement.params && statement.params.length ? ` ${inspect(statement.params, { breakLength: Infinity })}` : '';
-  return `sql ${statement.text.replace(/\s+/g, ' ').trim()}${params}${milliseconds(statement.durationMs ?? statement.duration)}`;
+  const failed = statement.error === undefined ? '' : ` failed: ${statement.error}`;
+  return `sql ${statement.sql.replace(/\s+/g, ' ').trim()}${params}${milliseconds(statement.durationMs)}${failed}`;
 }
 
 /** Subscribes to one channel with a line printer; returns the unsubscribe. */
