@@ -8,8 +8,8 @@ import { settings } from '../conf/settings.ts';
 import type { SessionFacts } from './banner.ts';
 import { NOTHING_PRELOADED, collectPreloads, installPreloads } from './context.ts';
 import type { SessionState } from './reload.ts';
-import type { TraceOutput } from './trace.ts';
 import type { Sandbox } from './sandbox.ts';
+import { startTracing } from './traceSwitch.ts';
 
 export interface ShellOptions {
   /** `--settings FILE`; else FILEFIELD_SETTINGS, ./filefield.config.*, or the bundled example. */
@@ -45,24 +45,13 @@ function exitSoon(): void {
   setTimeout(() => process.exit(), 0).unref();
 }
 
-/** Where trace lines go: standard error for scripts (their output stays theirs), the terminal for the prompt. */
-function traceOutput(stream: NodeJS.WriteStream): TraceOutput {
-  return { write: (text) => stream.write(text), colors: stream.hasColors?.() ?? false, terminal: stream.isTTY === true };
-}
-
-/** Starts `--trace` / `--print-sql` (their module loads only then); returns what stops storage tracing. */
-async function startTracing(options: ShellOptions, output: TraceOutput): Promise<(() => void) | undefined> {
-  if (!options.trace && !options.printSql) return undefined;
-  const { printSql, traceStorage } = await import('./trace.ts');
-  if (options.printSql) printSql(output);
-  return options.trace ? traceStorage(output) : undefined;
-}
-
 /** Runs the shell; resolves to the process's exit status (0, or 1 after an uncaught error). */
 export async function runShell(options: ShellOptions = {}): Promise<number> {
   const imports = options.imports ?? true;
   let sandbox: Sandbox | undefined;
   let scriptRunning = false;
+  /** The prompt's session; its sandbox is the one to delete at the end (`.reset` replaces it). */
+  let state: SessionState | undefined;
   try {
     const found = findSettingsFile({ file: options.settingsFile });
     const script = options.command !== undefined
@@ -101,7 +90,7 @@ export async function runShell(options: ShellOptions = {}): Promise<number> {
 
     if (script) {
       for (const notice of preloads.notices) process.stderr.write(`filefield shell: ${notice}\n`);
-      await startTracing(options, traceOutput(process.stderr));
+      await startTracing(options, process.stderr);
       const { runScript } = await import('./script.ts');
       // As with `node script.js`, the process ends when the work the script started is done: no forced
       // exit, and the sandbox's copies go on 'exit' (a timer may still save into them).
@@ -117,49 +106,19 @@ export async function runShell(options: ShellOptions = {}): Promise<number> {
       sandboxNotices: sandbox?.notices,
       imports,
     };
-    const [{ runInteractive }, { formatBanner, formatListing }, { historyFile }] = await Promise.all([
+    const [{ runInteractive }, { formatBanner, formatListing }, { historyFile }, { sessionCommands }] = await Promise.all([
       import('./interactive.ts'),
       import('./banner.ts'),
       import('./history.ts'),
+      import('./commands.ts'),
     ]);
-    const state: SessionState = { settingsFile: found.file, imports, preloads, sandbox };
-    let stopTracing = await startTracing(options, traceOutput(process.stdout));
+    const session: SessionState = { settingsFile: found.file, imports, preloads, sandbox };
+    state = session;
     return await runInteractive({
       prompt: sandbox ? SANDBOX_PROMPT : PROMPT,
       banner: formatBanner(facts, preloads),
-      listing: () => formatListing(state.preloads),
-      commands: {
-        reload: {
-          help: "Import the project's settings and models again after an edit, and say which names changed",
-          async action(_argument, output) {
-            const { reloadProject } = await import('./reload.ts');
-            output.write(`${await reloadProject(state)}\n`);
-          },
-        },
-        trace: {
-          help: 'Print each storage call a statement makes (.trace on | .trace off)',
-          async action(argument, output) {
-            if (argument === 'on' && !stopTracing) {
-              const { traceStorage } = await import('./trace.ts');
-              stopTracing = traceStorage(traceOutput(process.stdout));
-            } else if (argument === 'off') {
-              stopTracing?.();
-              stopTracing = undefined;
-            } else if (argument !== 'on') {
-              output.write('.trace on | .trace off\n');
-            }
-            output.write(`Storage calls are ${stopTracing ? '' : 'not '}printed.\n`);
-          },
-        },
-        reset: {
-          help: 'In a sandbox: discard the files and rows written in it and start again from the project',
-          async action(_argument, output) {
-            const { resetSandbox } = await import('./reload.ts');
-            output.write(`${await resetSandbox(state)}\n`);
-            sandbox = state.sandbox;
-          },
-        },
-      },
+      listing: () => formatListing(session.preloads),
+      commands: sessionCommands(session, await startTracing(options, process.stdout)),
       historyFile: historyFile(settings.BASE_DIR),
       replay: replayLines && {
         lines: replayLines,
@@ -170,7 +129,7 @@ export async function runShell(options: ShellOptions = {}): Promise<number> {
     });
   } finally {
     if (!scriptRunning) {
-      sandbox?.dispose();
+      (state?.sandbox ?? sandbox)?.dispose();
       exitSoon();
     }
   }

@@ -4,6 +4,7 @@
  */
 import { once } from 'node:events';
 import { start, type REPLEval, type ReplOptions } from 'node:repl';
+import type { SessionCommand } from './commands.ts';
 import { trackCompletion } from './completion.ts';
 import { dim } from './errors.ts';
 import { createEvaluator } from './evaluator.ts';
@@ -21,7 +22,7 @@ export interface InteractiveOptions {
   /** `--replay FILE`: play these lines first; `exit` closes the session after them (`--exit`). */
   replay?: { lines: string[]; step: boolean; delayMs?: number; exit: boolean };
   /** The session's own commands (`.reload`, `.reset`, `.trace`), by name. */
-  commands?: Record<string, { help: string; action(argument: string, output: NodeJS.WritableStream): Promise<void> | void }>;
+  commands?: Record<string, SessionCommand>;
 }
 
 /** Runs the prompt until .exit or Ctrl+D; resolves to the exit status. */
