@@ -22,7 +22,10 @@ type ErrorListener = (this: EventEmitter, error: unknown) => void;
 /** Reports the errors of `server` through `report` first; what it declines (null) goes to Node's report. */
 export function shortenOwnErrors(server: REPLServer, colors: boolean, onError?: (error: unknown) => void): void {
   const internals = server as unknown as ReplInternals;
-  const domain = internals._domain;
+  defineStackCommand(server, internals, colors);
+  const domain = internals._domain as EventEmitter | undefined;
+  // A Node whose REPL reports errors otherwise keeps its own report (without the short forms).
+  if (!domain) return;
   // repl.start gave its domain one 'error' listener, the report Node prints: ours takes its place.
   const [nodeReport] = domain.listeners('error') as ErrorListener[];
   if (nodeReport) domain.removeListener('error', nodeReport);
@@ -40,6 +43,9 @@ export function shortenOwnErrors(server: REPLServer, colors: boolean, onError?: 
     internals.lines.level = [];
     server.displayPrompt();
   });
+}
+
+function defineStackCommand(server: REPLServer, internals: ReplInternals, colors: boolean): void {
   server.defineCommand('stack', {
     help: 'Print the last error (_error) whole, with its stack',
     action() {
