@@ -324,11 +324,11 @@ test('--replay --step types each statement, runs it on Enter and shows its value
   assert.equal(await session.exit(), 0);
 });
 
-test('--replay --exit plays the whole script and leaves, with status 1 when a statement failed; .replay FILE at the prompt', async () => {
+test('--replay --delay --exit plays the whole script and leaves, with status 1 when a statement failed; .replay FILE at the prompt', async () => {
   const cwd = mkdtempSync(join(root, 'run-'));
   writeFileSync(join(cwd, 'ok.js'), "const greeting = 'hello'\ngreeting.toUpperCase()\n");
   writeFileSync(join(cwd, 'fails.js'), "Profile.objects.get(999)\n'after the error'\n");
-  const ok = new Session(cwd, ['--replay', 'ok.js', '--exit']);
+  const ok = new Session(cwd, ['--replay', 'ok.js', '--delay', '5', '--exit']);
   sessions.push(ok);
   assert.equal(await ok.result(), 0);
   assert.match(ok.output, /filefield> greeting\.toUpperCase\(\)\n'HELLO'\n/);

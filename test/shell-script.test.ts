@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startSshd } from './support/sshd.ts';
 
 const CLI = fileURLToPath(new URL('../bin/filefield.js', import.meta.url));
 const IMAGE = fileURLToPath(new URL('../fixtures/image.png', import.meta.url));
@@ -353,4 +354,16 @@ test('static imports are turned into dynamic ones: default, named, renamed, name
   });
   assert.equal(run.stdout, 'a-b the default function function /\n');
   assert.equal(run.code, 0, run.stderr);
+});
+
+test("a script whose storage keeps a connection open (SFTP) still ends after its last line: filefield's own handles do not count", async (t) => {
+  const sshd = await startSshd();
+  t.after(() => sshd.stop());
+  const cwd = workDir();
+  const root = join(sshd.root, 'shell-script');
+  const options = { host: sshd.host, port: sshd.port, username: sshd.username, privateKey: sshd.privateKey, knownHostKey: sshd.hostKey, root, baseUrl: '/media/' };
+  writeFileSync(join(cwd, 'filefield.config.ts'), `export default { DATABASE: 'db.json', STORAGES: { default: { BACKEND: 'sftp', OPTIONS: ${JSON.stringify(options)} } } };\n`);
+  const run = await shell(['-c', "console.log(await storage.save('kept.txt', new ContentFile('over ssh')))\nsetTimeout(() => console.log('timer done'), 100)"], { cwd });
+  assertRun(run, { code: 0, stdout: 'kept.txt\ntimer done\n', stderr: /^$/ });
+  assert.equal(readFileSync(join(root, 'kept.txt'), 'utf8'), 'over ssh');
 });
