@@ -42,6 +42,8 @@ export async function runInteractive(options: InteractiveOptions): Promise<numbe
     breakEvalOnSigint: true,
     // Passed on to readline (the typings omit it): the most lines kept, and so written to the file.
     historySize: HISTORY_SIZE,
+    // A replayed demo shows each value when its statement runs, not beforehand as a preview.
+    preview: options.replay === undefined,
     writer,
   };
   const server = start(replOptions);
