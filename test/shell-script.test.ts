@@ -339,8 +339,9 @@ test('SHELL.imports that is not an object of modules is refused, naming the key'
   assert.equal(run.code, 1);
 });
 
-test('static imports are turned into dynamic ones: default, named, renamed, namespace, side effect, type-only', async () => {
+test('static imports are turned into dynamic ones: default, named, renamed, namespace, side effect, type-only, attributes', async () => {
   const cwd = projectWithImports();
+  writeFileSync(join(cwd, 'data.json'), '{ "answer": 42 }');
   const run = await shell([], {
     cwd,
     stdin: [
@@ -349,10 +350,11 @@ test('static imports are turned into dynamic ones: default, named, renamed, name
       "import joiner, { sep } from 'node:path'",
       "import type { Nothing } from './text.ts'",
       "import 'node:os'",
-      'console.log(slug("A B"), word, typeof everything.slugify, typeof joiner.join, sep)',
+      "import data from './data.json' with { type: 'json' }",
+      'console.log(slug("A B"), word, typeof everything.slugify, typeof joiner.join, sep, data.answer)',
     ].join('\n'),
   });
-  assert.equal(run.stdout, 'a-b the default function function /\n');
+  assert.equal(run.stdout, 'a-b the default function function / 42\n');
   assert.equal(run.code, 0, run.stderr);
 });
 
@@ -366,4 +368,9 @@ test("a script whose storage keeps a connection open (SFTP) still ends after its
   const run = await shell(['-c', "console.log(await storage.save('kept.txt', new ContentFile('over ssh')))\nsetTimeout(() => console.log('timer done'), 100)"], { cwd });
   assertRun(run, { code: 0, stdout: 'kept.txt\ntimer done\n', stderr: /^$/ });
   assert.equal(readFileSync(join(root, 'kept.txt'), 'utf8'), 'over ssh');
+});
+
+test('--trace in a script prints the storage calls on standard error, leaving standard output to the script', async () => {
+  const run = await shell(['--trace', '-c', "console.log(await storage.exists('nothing.txt'))"], { cwd: workDir() });
+  assertRun(run, { code: 0, stdout: 'false\n', stderr: /^  storage default \(FileSystemStorage\) exists\('nothing\.txt'\) [\d.]+ ms\n$/ });
 });
