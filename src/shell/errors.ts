@@ -27,6 +27,11 @@ export function dim(text: string, colors: boolean): string {
   return colors ? `\x1b[2m${text}\x1b[22m` : text;
 }
 
+/** A hint as the shell shows every hint: one dim line that starts with `hint:`. */
+export function hintLine(text: string, colors: boolean): string {
+  return dim(`hint: ${text}`, colors);
+}
+
 /** Node's error when Ctrl+C stops a statement that runs synchronously (`while (true) {}`). */
 export function isInterruption(error: unknown): boolean {
   return errorCode(error) === 'ERR_SCRIPT_EXECUTION_INTERRUPTED';
@@ -81,11 +86,11 @@ export function formatOwnError(error: unknown, display: ErrorDisplay): string | 
     lines = lines.slice(0, MESSAGE_LINES);
     lines[MESSAGE_LINES - 1] = lines[MESSAGE_LINES - 1]!.slice(0, width - 1) + '…';
   }
-  const hintLine = display.location ? `hint: (${display.location}) ${hint}` : `hint: ${hint}; .stack prints the stack`;
-  return [...lines, dim(hintLine, display.colors)].join('\n');
+  const said = display.location ? `(${display.location}) ${hint}` : `${hint}; .stack prints the stack`;
+  return [...lines, hintLine(said, display.colors)].join('\n');
 }
 
 /** Ctrl+C stopping a synchronous statement: one line, no stack. */
 export function formatInterruption(colors: boolean): string {
-  return `Interrupted: Ctrl+C stopped the statement. ${dim('hint: .stack shows where it was', colors)}`;
+  return `Interrupted: Ctrl+C stopped the statement. ${hintLine('.stack shows where it was', colors)}`;
 }

@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { start, type REPLEval, type ReplOptions } from 'node:repl';
 import type { SessionCommand } from './commands.ts';
 import { trackCompletion } from './completion.ts';
-import { dim } from './errors.ts';
+import { hintLine } from './errors.ts';
 import { createEvaluator } from './evaluator.ts';
 import { HISTORY_SIZE, historyWritten, setupProjectHistory } from './history.ts';
 import { createWriter } from './presentation.ts';
@@ -49,10 +49,10 @@ export async function runInteractive(options: InteractiveOptions): Promise<numbe
   const server = start(replOptions);
   const exited = once(server, 'exit');
   const completion = trackCompletion(server);
-  // Node's evaluator only exists inside repl.start (passing `eval` would replace it): wrap it afterwards.
   const hint = (text: string): void => {
-    server.output.write(dim(`hint: ${text}`, colors) + '\n');
+    server.output.write(hintLine(text, colors) + '\n');
   };
+  // Node's evaluator only exists inside repl.start (passing `eval` would replace it): wrap it afterwards.
   const evaluator = createEvaluator(server.eval, {
     settle: interactiveSettler(server),
     isCompleting: completion.isCompleting,

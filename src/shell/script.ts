@@ -9,7 +9,7 @@ import { create as createDomain } from 'node:domain';
 import { Recoverable, start, type REPLServer, type ReplOptions } from 'node:repl';
 import { PassThrough, Writable } from 'node:stream';
 import { inspect } from 'node:util';
-import { dim, formatOwnError } from './errors.ts';
+import { formatOwnError, hintLine } from './errors.ts';
 import { createEvaluator } from './evaluator.ts';
 import { settleWithSpinner } from './waiting.ts';
 
@@ -61,7 +61,7 @@ class ScriptRunner {
     };
     this.server = start(options);
     const hint = (text: string): void => {
-      process.stderr.write(dim(`hint: ${text}`, process.stderr.hasColors?.() ?? false) + '\n');
+      process.stderr.write(hintLine(text, process.stderr.hasColors?.() ?? false) + '\n');
     };
     const evaluator = createEvaluator(this.server.eval, { settle: settleWithSpinner, hint });
     (this.server as { eval: REPLServer['eval'] }).eval = evaluator.eval;
