@@ -381,12 +381,15 @@ test('.reload after editing the models file: new instances use the new class, an
   assert.equal(await session.exit(), 0);
 });
 
-test('.reset in a sandbox discards its files and rows and starts again; outside a sandbox it refuses', async () => {
+test('.reload in a sandbox keeps its copies; .reset discards its files and rows and starts again; outside a sandbox it refuses', async () => {
   const cwd = projectWithNote('title: new CharField({ maxLength: 20 })');
   const { session } = await open(cwd, ['--sandbox']);
   await session.enter("await Note.objects.create({ title: 'kept?' })");
   await session.enter("await storage.save('notes.txt', new ContentFile('x'))");
   assert.equal(await session.enter('Note.objects.count()'), '1');
+  assert.equal(await session.enter('.reload'), 'Reloaded: nothing changed.');
+  assert.equal(await session.enter('Note.objects.count()'), '1', '.reload in a sandbox keeps working on its copies');
+  assert.equal(await session.enter(`settings.MEDIA_ROOT.startsWith(${JSON.stringify(cwd)})`), 'false');
   assert.match(await session.enter('.reset'), /^Sandbox reset: the files and rows written in it are gone/);
   assert.equal(await session.enter('Note.objects.count()'), '0');
   assert.equal(await session.enter("storage.exists('notes.txt')"), 'false');

@@ -65,6 +65,11 @@ function settingsValuesOf(module: Record<string, unknown>, file: string): Settin
 
 /** Loads and applies the project's settings; relative paths in it are relative to its folder (or BASE_DIR). */
 export async function loadSettings(options: LoadOptions = {}): Promise<Settings> {
+  return activateSettings(await readSettings(options));
+}
+
+/** Loads the project's settings, checked and with their backends imported, without applying them. */
+export async function readSettings(options: LoadOptions = {}): Promise<Settings> {
   const { file } = findSettingsFile(options);
   if (!existsSync(file)) throw new ImproperlyConfigured(`The settings file ${file} does not exist.`);
   let module: Record<string, unknown>;
@@ -76,5 +81,5 @@ export async function loadSettings(options: LoadOptions = {}): Promise<Settings>
   }
   const next = normalizeSettings(settingsValuesOf(module, file), { baseDir: dirname(file), settingsFile: file });
   await storages.load(next.STORAGES);
-  return activateSettings(next);
+  return next;
 }

@@ -4,9 +4,9 @@
  * `.reset`, in a sandbox, throws its copies away and starts again from fresh copies of the project.
  */
 import { isAbsolute } from 'node:path';
-import { loadSettings } from '../conf/load.ts';
+import { readSettings } from '../conf/load.ts';
 import { importFreshModule } from '../conf/modules.ts';
-import { settings } from '../conf/settings.ts';
+import { activateSettings, settings } from '../conf/settings.ts';
 import { NOTHING_PRELOADED, collectPreloads, installPreloads, type Preloads } from './context.ts';
 import type { Sandbox } from './sandbox.ts';
 
@@ -18,11 +18,15 @@ export interface SessionState {
   sandbox?: Sandbox;
 }
 
-/** Imports new versions of the settings file and the models' modules, and applies them. */
+/**
+ * Imports new versions of the settings file and the models' modules, and applies them; in a sandbox,
+ * pointed at its copies (the project's own paths are never in force).
+ */
 async function importProjectAgain(state: SessionState): Promise<Preloads> {
   await importFreshModule(state.settingsFile);
-  await loadSettings({ file: state.settingsFile });
-  await state.sandbox?.reapply();
+  const project = await readSettings({ file: state.settingsFile });
+  if (state.sandbox) await state.sandbox.reapply(project);
+  else activateSettings(project);
   for (const modulePath of settings.MODELS) if (isAbsolute(modulePath)) await importFreshModule(modulePath);
   return state.imports ? collectPreloads({ settingsFile: state.settingsFile }) : NOTHING_PRELOADED;
 }
@@ -88,15 +92,9 @@ export async function resetSandbox(state: SessionState): Promise<string> {
   }
   const { enterSandbox } = await import('./sandbox.ts');
   const previous = state.sandbox;
-  // The new copies are made from the project's own settings; should that fail, the old sandbox stays in
-  // force, so that no write of the session ever reaches the project.
-  try {
-    await loadSettings({ file: state.settingsFile });
-    state.sandbox = await enterSandbox();
-  } catch (error) {
-    await previous.reapply();
-    throw error;
-  }
+  // The new copies are made from the project's settings, read but never applied: should that fail,
+  // the old sandbox simply stays in force.
+  state.sandbox = await enterSandbox({ project: await readSettings({ file: state.settingsFile }) });
   previous.dispose();
   return `Sandbox reset: the files and rows written in it are gone; it starts again from copies of the project in ${state.sandbox.directory}.`;
 }

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { configure } from '../conf/load.ts';
 import { SECRET_FILE_NAME } from '../conf/secret.ts';
-import { settings, type StorageConfig } from '../conf/settings.ts';
+import { settings, type Settings, type StorageConfig } from '../conf/settings.ts';
 
 export interface Sandbox {
   directory: string;
@@ -19,10 +19,10 @@ export interface Sandbox {
   /** Deletes the copies (also done when the process exits, or is ended by one of the signals given). */
   dispose(): void;
   /**
-   * Points settings loaded anew (`.reload`) at the copies again, keeping what was written to them; a
-   * folder or database the new settings add is copied now.
+   * Applies the project's settings as loaded anew (`.reload`, not applied yet) pointed at the copies,
+   * keeping what was written to them; a folder or database the new settings add is copied first.
    */
-  reapply(): Promise<void>;
+  reapply(project: Settings): Promise<void>;
 }
 
 export interface SandboxOptions {
@@ -31,6 +31,8 @@ export interface SandboxOptions {
    * handlers; SIGINT is for scripts only, since the prompt handles Ctrl+C itself.
    */
   signals?: NodeJS.Signals[];
+  /** The project's settings to copy from (default: the settings in force). */
+  project?: Settings;
 }
 
 /** Copies a folder (cheaply where the file system can share blocks), or makes an empty one; a copy made earlier is kept. */
@@ -44,21 +46,20 @@ async function copyFolder(source: string, destination: string): Promise<void> {
 }
 
 /** The key signed URLs would use, without creating BASE_DIR/.filefield_secret in the real project. */
-function secretKeyForSandbox(): string {
-  if (settings.SECRET_KEY) return settings.SECRET_KEY;
-  const file = join(settings.BASE_DIR, SECRET_FILE_NAME);
+function secretKeyForSandbox(project: Settings): string {
+  const file = join(project.BASE_DIR, SECRET_FILE_NAME);
   const kept = existsSync(file) ? readFileSync(file, 'utf8').trim() : '';
   return kept.length >= 16 ? kept : randomBytes(32).toString('base64url');
 }
 
-async function sandboxedStorages(directory: string, notices: string[]): Promise<Record<string, StorageConfig>> {
+async function sandboxedStorages(project: Settings, directory: string, notices: string[]): Promise<Record<string, StorageConfig>> {
   const result: Record<string, StorageConfig> = {};
-  for (const [alias, config] of Object.entries(settings.STORAGES)) {
+  for (const [alias, config] of Object.entries(project.STORAGES)) {
     const options = { ...config.OPTIONS };
     if (config.BACKEND === 'memory') {
       result[alias] = { BACKEND: 'memory', OPTIONS: options };
     } else if (config.BACKEND === 'filesystem') {
-      if (typeof options.location === 'string' && options.location !== settings.MEDIA_ROOT) {
+      if (typeof options.location === 'string' && options.location !== project.MEDIA_ROOT) {
         const copy = join(directory, 'storages', alias);
         await copyFolder(options.location, copy);
         options.location = copy;
@@ -92,24 +93,28 @@ export async function enterSandbox(options: SandboxOptions = {}): Promise<Sandbo
   };
   process.once('exit', dispose);
   for (const signal of signals) process.once(signal, onSignal);
-  // The copies of what the current (real) settings name, and those settings pointed at them.
-  const redirect = async (notices: string[]): Promise<void> => {
+  // One key for the sandbox's life (a generated one too), so signed URLs made before a `.reload` still verify.
+  let generatedKey: string | undefined;
+  const secretKey = (project: Settings): string => project.SECRET_KEY || (generatedKey ??= secretKeyForSandbox(project));
+  // The copies of what the project's settings name, and those settings pointed at them (applied only then,
+  // so that the project's own paths are never in force meanwhile).
+  const redirect = async (project: Settings, notices: string[]): Promise<void> => {
     const mediaCopy = join(directory, 'media');
-    await copyFolder(settings.MEDIA_ROOT, mediaCopy);
-    const databaseCopy = join(directory, basename(settings.DATABASE));
-    if (existsSync(settings.DATABASE) && !existsSync(databaseCopy)) await cp(settings.DATABASE, databaseCopy);
-    const storagesCopy = await sandboxedStorages(directory, notices);
+    await copyFolder(project.MEDIA_ROOT, mediaCopy);
+    const databaseCopy = join(directory, basename(project.DATABASE));
+    if (existsSync(project.DATABASE) && !existsSync(databaseCopy)) await cp(project.DATABASE, databaseCopy);
+    const storagesCopy = await sandboxedStorages(project, directory, notices);
     // DEFAULT_FILE_STORAGE is already part of STORAGES, and giving both is refused.
-    const { DEFAULT_FILE_STORAGE: _shorthand, SETTINGS_FILE: _file, ...kept } = settings;
+    const { DEFAULT_FILE_STORAGE: _shorthand, SETTINGS_FILE: _file, ...kept } = project;
     await configure(
-      { ...kept, MODELS: [...kept.MODELS], MEDIA_ROOT: mediaCopy, DATABASE: databaseCopy, STORAGES: storagesCopy, SECRET_KEY: secretKeyForSandbox() },
-      { baseDir: settings.BASE_DIR },
+      { ...kept, MODELS: [...kept.MODELS], MEDIA_ROOT: mediaCopy, DATABASE: databaseCopy, STORAGES: storagesCopy, SECRET_KEY: secretKey(project) },
+      { baseDir: project.BASE_DIR },
     );
   };
   try {
     const notices: string[] = [];
-    await redirect(notices);
-    return { directory, notices, dispose, reapply: () => redirect([]) };
+    await redirect(options.project ?? settings, notices);
+    return { directory, notices, dispose, reapply: (project) => redirect(project, []) };
   } catch (error) {
     dispose();
     throw error;
