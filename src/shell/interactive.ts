@@ -75,6 +75,11 @@ export async function runInteractive(options: InteractiveOptions): Promise<numbe
     action(argument: string) {
       const step = /^--step\s+/.test(argument);
       const file = argument.replace(/^--step\s+/, '').trim();
+      if (file === '' || file === '--step') {
+        this.output.write('.replay [--step] FILE\n');
+        this.displayPrompt();
+        return;
+      }
       void import('./replay.ts').then(({ readReplayFile }) => readReplayFile(file)).then(
         (lines) => {
           this.displayPrompt();
