@@ -3,7 +3,7 @@
  */
 import { extname } from 'node:path';
 import { v4 as uuid4 } from 'uuid';
-import { CharField, ImageField, Model, type ImageFieldFile } from '../src/index.ts';
+import { CharField, ImageField, Model, type ImageFieldFile } from 'filefield';
 
 /** A random name keeps two uploads of "me.png" apart and tells nothing about the uploader. */
 export function profilePicPath(_instance: Profile, filename: string): string {
