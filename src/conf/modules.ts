@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
 import { createRequire, isBuiltin } from 'node:module';
 import { tmpdir } from 'node:os';
-import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { BuildFailure, Plugin } from 'esbuild';
 import { errorCode } from '../errors.ts';
@@ -94,7 +94,6 @@ const ownLocations: Plugin = {
   name: 'own-locations',
   setup(build) {
     build.onLoad({ filter: /\.[cm]?[jt]sx?$/ }, async (args) => {
-      if (args.path.includes(`${sep}node_modules${sep}`)) return undefined;
       const source = readFileSync(args.path, 'utf8');
       if (!/import\.meta|__dirname|__filename/.test(source)) return undefined;
       const values = `var __ff_url = ${JSON.stringify(pathToFileURL(args.path).href)}, __ff_filename = ${JSON.stringify(args.path)}, `
