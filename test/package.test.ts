@@ -110,6 +110,28 @@ describe('the packed package, installed in a fresh project', () => {
     });
   }
 
+  test("the TypeScript modules shown in the README and docs compile against the package as shown", async () => {
+    const blocks: Record<string, string> = {};
+    for (const document of ['README.md', ...fs.readdirSync(join(REPOSITORY, 'docs')).filter((name) => name.endsWith('.md')).map((name) => `docs/${name}`)]) {
+      const text = fs.readFileSync(join(REPOSITORY, document), 'utf8');
+      for (const match of text.matchAll(/```ts\n([\s\S]*?)```/g)) {
+        // Whole modules only: fragments (a STORAGES entry, lines typed at the prompt) are not files.
+        if (!/^(\/\/.*\n)*import /.test(match[1]!)) continue;
+        const line = text.slice(0, match.index).split('\n').length;
+        blocks[`shown/${document.replace(/[/.]/g, '_')}_${line}.ts`] = match[1]!;
+      }
+    }
+    assert.ok(Object.keys(blocks).length >= 5, `found ${Object.keys(blocks).join(', ')}`);
+    writeFiles(consumer, {
+      ...blocks,
+      'tsconfig.shown.json': JSON.stringify({
+        compilerOptions: { strict: true, skipLibCheck: false, target: 'ES2022', module: 'nodenext', types: ['node'], noImplicitOverride: true, noEmit: true },
+        include: ['shown/*.ts'],
+      }),
+    });
+    await node(consumer, TSC, '-p', 'tsconfig.shown.json');
+  });
+
   test('npx filefield init, then npx filefield shell -c saves the sample image through Profile.picture', async () => {
     const project = join(consumer, 'site');
     writeFiles(project, { 'package.json': '{ "name": "site", "private": true, "type": "module", "dependencies": { "filefield": "*" } }\n' });
