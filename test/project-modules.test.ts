@@ -2,6 +2,7 @@
 // source, imported, removed. Real files in temporary project folders.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -146,4 +147,25 @@ describe('importModule (project files)', () => {
     const url = pathToFileURL(fileURLToPath(new URL('../src/index.ts', import.meta.url))).href;
     assert.equal((await importModule(url)).Model, Model);
   });
+
+  // Root may write anywhere, so the read-only case is played by another user; a run that is not root cannot switch.
+  test('a project folder the user may not write to (a global install): the bundle goes to a temporary folder, packages still resolve',
+    { skip: process.getuid?.() !== 0 && 'needs root, to run the CLI as another user' }, () => {
+      const folder = project({
+        'node_modules/only-here/package.json': '{ "name": "only-here", "type": "module", "exports": "./index.js" }\n',
+        'node_modules/only-here/index.js': "export const where = 'beside the settings';\n",
+        'filefield.config.ts': "import { where } from 'only-here';\nexport default { MEDIA_URL: '/read-only/', WHERE: where };\n",
+      });
+      fs.chmodSync(scratch, 0o755); // mkdtemp's folder is its owner's only
+      const cwd = join(scratch, 'writable-by-nobody');
+      fs.mkdirSync(cwd);
+      fs.chownSync(cwd, 65534, 65534);
+      const cli = fileURLToPath(new URL('../bin/filefield.js', import.meta.url));
+      const run = spawnSync(process.execPath, [cli, 'shell', '--settings', join(folder, 'filefield.config.ts'), '-c', 'console.log(settings.MEDIA_URL, settings.WHERE)'], {
+        cwd, uid: 65534, gid: 65534, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: cwd },
+      });
+      assert.equal(run.stderr, '');
+      assert.equal(run.stdout, '/read-only/ beside the settings\n');
+      assert.deepEqual(listing(folder).filter((name) => !name.startsWith('node_modules')), ['filefield.config.ts']);
+    });
 });

@@ -153,7 +153,8 @@ async function bundle(file: string, resolvePackagesHere: boolean): Promise<strin
       platform: 'node',
       format: 'esm',
       target: `node${process.versions.node}`,
-      packages: 'external',
+      // Bare imports stay imports, resolved by Node beside the source, or here by the plugin below.
+      packages: resolvePackagesHere ? undefined : 'external',
       sourcemap: 'inline',
       sourcesContent: false,
       logLevel: 'silent',
