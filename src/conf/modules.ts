@@ -54,13 +54,13 @@ export function forgetImportedModules(): void {
 const OWN_ROOT = new URL('../../', import.meta.url);
 const RUNNING_FROM_SOURCES = import.meta.url.endsWith('.ts');
 
+let ownExports: Record<string, unknown> | undefined;
+
 /**
  * The file of this running copy of filefield that `filefield` or `filefield/<subpath>` names, as the
  * package's exports map says. Project files import exactly this copy, whichever `filefield` their own
  * node_modules hold, so that a model class of theirs extends the Model the shell has.
  */
-let ownExports: Record<string, unknown> | undefined;
-
 function ownModuleFor(specifier: string): string | null {
   ownExports ??= (JSON.parse(readFileSync(new URL('package.json', OWN_ROOT), 'utf8')) as { exports: Record<string, unknown> }).exports;
   const entry = ownExports[`.${specifier.slice('filefield'.length)}`];
@@ -174,9 +174,8 @@ async function bundle(file: string, resolvePackagesHere: boolean): Promise<strin
 
 let sourceMapsEnabled = false;
 
-/** Writes the bundle to `target`, imports it and removes it (the import keeps what it needs). */
-async function importBundle(code: string, target: string): Promise<ModuleNamespace> {
-  await writeFile(target, code, { flag: 'wx' });
+/** Imports the bundle written at `target`, then removes it (the import keeps what it needs). */
+async function importWrittenBundle(target: string): Promise<ModuleNamespace> {
   try {
     // Errors in project code then point at the source's lines, not the bundle's.
     if (!sourceMapsEnabled) {
@@ -201,18 +200,22 @@ function isUnwritableFolder(error: unknown): boolean {
 }
 
 async function importProjectFile(file: string): Promise<ModuleNamespace> {
-  const code = await bundle(file, false);
+  const beside = join(dirname(file), bundleName(file));
   try {
-    return await importBundle(code, join(dirname(file), bundleName(file)));
+    // 'wx': never over anything already there.
+    await writeFile(beside, await bundle(file, false), { flag: 'wx' });
   } catch (error) {
     if (!isUnwritableFolder(error)) throw error;
+    // A folder we may not write to (a global install's example project): the bundle goes to a temporary
+    // folder, with its packages resolved to their files from the source's folder.
+    const folder = await mkdtemp(join(tmpdir(), 'filefield-modules-'));
+    try {
+      const elsewhere = join(folder, bundleName(file));
+      await writeFile(elsewhere, await bundle(file, true), { flag: 'wx' });
+      return await importWrittenBundle(elsewhere);
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
   }
-  // A folder we may not write to (a global install's example project): the bundle goes to a temporary
-  // folder, with its packages resolved to their files from the source's folder.
-  const folder = await mkdtemp(join(tmpdir(), 'filefield-modules-'));
-  try {
-    return await importBundle(await bundle(file, true), join(folder, bundleName(file)));
-  } finally {
-    await rm(folder, { recursive: true, force: true });
-  }
+  return importWrittenBundle(beside);
 }
