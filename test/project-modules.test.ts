@@ -118,7 +118,7 @@ describe('importModule (project files)', () => {
     assert.deepEqual(listing(folder), ['filefield.config.ts', 'models.ts'], 'no bundle left behind');
   });
 
-  test('an error thrown while the module runs points at the source line, not the bundle', async () => {
+  test('an error thrown while the module runs points at the source line, not the bundle, and its message says where', async () => {
     const folder = project({
       'models.ts': "import { helper } from './helper.ts';\nexport const value = helper();\n",
       'helper.ts': 'interface Nothing { x: number }\nexport function helper(): number {\n  const nothing = undefined as unknown as Nothing;\n  return nothing.x;\n}\n',
@@ -126,6 +126,7 @@ describe('importModule (project files)', () => {
     await assert.rejects(importModule(join(folder, 'models.ts')), (error: unknown) => {
       assert.ok(error instanceof TypeError, String(error));
       assert.match(error.stack ?? '', new RegExp(`helper\\.ts:4:\\d+`), error.stack);
+      assert.ok(error.message.endsWith(` (at ${join(folder, 'helper.ts')}:4:18)`), error.message);
       return true;
     });
   });

@@ -143,7 +143,13 @@ function syntaxErrorOf(failure: BuildFailure, workingDirectory: string): SyntaxE
   return new SyntaxError(`${where}${first?.text ?? failure.message}${more}`, { cause: failure });
 }
 
-async function bundle(file: string, resolvePackagesHere: boolean): Promise<string> {
+interface Bundle {
+  code: string;
+  /** The project files in it (absolute paths). */
+  sources: string[];
+}
+
+async function bundle(file: string, resolvePackagesHere: boolean): Promise<Bundle> {
   try {
     const result = await loadEsbuild().build({
       entryPoints: [file],
@@ -158,14 +164,19 @@ async function bundle(file: string, resolvePackagesHere: boolean): Promise<strin
       sourcemap: 'inline',
       sourcesContent: false,
       logLevel: 'silent',
+      metafile: true,
       define: { 'import.meta.url': '__ff_url', 'import.meta.filename': '__ff_filename', 'import.meta.dirname': '__ff_dirname', __filename: '__ff_filename', __dirname: '__ff_dirname' },
       plugins: [filefieldItself, ownLocations, ...(resolvePackagesHere ? [packagesResolvedHere] : [])],
     });
     const code = result.outputFiles[0]!.text;
+    const sources = Object.keys(result.metafile.inputs).filter((input) => !input.includes(':')).map((input) => resolve(dirname(file), input));
     // CommonJS project files call require(); an ES module has none of its own.
-    return code.includes('__require(')
-      ? `import { createRequire as __ff_createRequire } from 'node:module'; const require = __ff_createRequire(${JSON.stringify(pathToFileURL(file).href)});\n${code}`
-      : code;
+    return {
+      code: code.includes('__require(')
+        ? `import { createRequire as __ff_createRequire } from 'node:module'; const require = __ff_createRequire(${JSON.stringify(pathToFileURL(file).href)});\n${code}`
+        : code,
+      sources,
+    };
   } catch (error) {
     if (isBuildFailure(error)) throw syntaxErrorOf(error, dirname(file));
     throw error;
@@ -174,8 +185,22 @@ async function bundle(file: string, resolvePackagesHere: boolean): Promise<strin
 
 let sourceMapsEnabled = false;
 
+/**
+ * Where in the project's sources an error thrown while they ran comes from: the first frame of its stack
+ * (mapped back to the sources) that is one of them.
+ */
+function sourceLocationOf(error: Error, sources: string[]): string | undefined {
+  for (const frame of (error.stack ?? '').split('\n').slice(1)) {
+    const location = /\(?((?:file:\/\/)?\/[^():]+):(\d+):(\d+)\)?\s*$/.exec(frame);
+    if (!location) continue;
+    const path = location[1]!.startsWith('file://') ? fileURLToPath(location[1]!) : location[1]!;
+    if (sources.includes(path)) return `${path}:${location[2]}:${location[3]}`;
+  }
+  return undefined;
+}
+
 /** Imports the bundle written at `target`, then removes it (the import keeps what it needs). */
-async function importWrittenBundle(target: string): Promise<ModuleNamespace> {
+async function importWrittenBundle(target: string, sources: string[]): Promise<ModuleNamespace> {
   try {
     // Errors in project code then point at the source's lines, not the bundle's.
     if (!sourceMapsEnabled) {
@@ -183,6 +208,11 @@ async function importWrittenBundle(target: string): Promise<ModuleNamespace> {
       sourceMapsEnabled = true;
     }
     return (await import(pathToFileURL(target).href)) as ModuleNamespace;
+  } catch (error) {
+    // The error stays the project's own (its class, its stack); its message also says where it happened.
+    const where = error instanceof Error ? sourceLocationOf(error, sources) : undefined;
+    if (where && error instanceof Error && !error.message.includes(where)) error.message = `${error.message} (at ${where})`;
+    throw error;
   } finally {
     await unlink(target).catch(() => undefined);
   }
@@ -199,23 +229,31 @@ function isUnwritableFolder(error: unknown): boolean {
   return ['EACCES', 'EPERM', 'EROFS'].includes(errorCode(error) ?? '');
 }
 
+/**
+ * For a folder we may not write to (a global install's example project): the bundle goes to a temporary
+ * folder, with its packages resolved to their files from the source's folder.
+ */
+async function importFromTemporaryFolder(file: string): Promise<ModuleNamespace> {
+  const folder = await mkdtemp(join(tmpdir(), 'filefield-modules-'));
+  try {
+    const target = join(folder, bundleName(file));
+    const { code, sources } = await bundle(file, true);
+    await writeFile(target, code, { flag: 'wx' });
+    return await importWrittenBundle(target, sources);
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
+}
+
 async function importProjectFile(file: string): Promise<ModuleNamespace> {
+  const { code, sources } = await bundle(file, false);
   const beside = join(dirname(file), bundleName(file));
   try {
     // 'wx': never over anything already there.
-    await writeFile(beside, await bundle(file, false), { flag: 'wx' });
+    await writeFile(beside, code, { flag: 'wx' });
   } catch (error) {
     if (!isUnwritableFolder(error)) throw error;
-    // A folder we may not write to (a global install's example project): the bundle goes to a temporary
-    // folder, with its packages resolved to their files from the source's folder.
-    const folder = await mkdtemp(join(tmpdir(), 'filefield-modules-'));
-    try {
-      const elsewhere = join(folder, bundleName(file));
-      await writeFile(elsewhere, await bundle(file, true), { flag: 'wx' });
-      return await importWrittenBundle(elsewhere);
-    } finally {
-      await rm(folder, { recursive: true, force: true });
-    }
+    return importFromTemporaryFolder(file);
   }
-  return importWrittenBundle(beside);
+  return importWrittenBundle(beside, sources);
 }
