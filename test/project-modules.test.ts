@@ -48,6 +48,19 @@ describe('importModule (project files)', () => {
     assert.deepEqual(listing(folder), ['lib', 'lib/prefix.ts', 'models.ts']);
   });
 
+  test("a project whose node_modules hold another copy of filefield still gets the running one (one copy per process)", async () => {
+    const folder = project({
+      'node_modules/filefield/package.json': '{ "name": "filefield", "type": "module", "exports": { ".": "./index.js", "./storage/s3": "./s3.js" } }\n',
+      'node_modules/filefield/index.js': 'export class Model {}\n',
+      'node_modules/filefield/s3.js': 'export class S3Storage {}\n',
+      'models.ts': "import { Model } from 'filefield';\nimport { S3Storage } from 'filefield/storage/s3';\nexport { Model, S3Storage };\n",
+    });
+    const module = await importModule(join(folder, 'models.ts'));
+    assert.equal(module.Model, Model);
+    const { S3Storage } = await import('../src/storage/s3/index.ts');
+    assert.equal(module.S3Storage, S3Storage);
+  });
+
   test('a file is imported once: every caller gets the same classes', async () => {
     const folder = project({ 'models.mts': "import { Model } from 'filefield';\nexport class Once extends Model {}\n" });
     const first = await importModule(join(folder, 'models.mts'));
