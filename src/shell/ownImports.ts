@@ -1,15 +1,13 @@
 /**
  * The project's own preloads: `SHELL: { imports: { name: 'module#export' | 'module' } }` in the settings
  * (as Django's shell auto-imports and shell_plus's SHELL_PLUS_IMPORTS). `module#export` preloads that
- * export, `module` the whole module (as `import * as name`). Relative modules are the project's files
- * (from BASE_DIR); package names resolve from the project's folder, as its own code would import them.
+ * export, `module` the whole module (as `import * as name`), found from BASE_DIR as the project's own
+ * code would import it (projectImport.ts).
  */
-import { createRequire } from 'node:module';
-import { isAbsolute, join, resolve } from 'node:path';
-import { importModule } from '../conf/load.ts';
 import { settings } from '../conf/settings.ts';
 import { ImproperlyConfigured } from '../errors.ts';
 import type { Preload } from './context.ts';
+import { importFrom } from './projectImport.ts';
 
 const IDENTIFIER = /^[\p{L}_$][\p{L}\p{N}_$]*$/u;
 
@@ -29,17 +27,6 @@ export function requestedImports(): Record<string, string> {
     }
   }
   return imports as Record<string, string>;
-}
-
-/** A project file by path; a package as resolved from the project's folder (else as filefield finds it). */
-function locate(module: string): string {
-  if (module.startsWith('.') || isAbsolute(module)) return resolve(settings.BASE_DIR, module);
-  if (module.startsWith('node:')) return module;
-  try {
-    return createRequire(join(settings.BASE_DIR, 'package.json')).resolve(module);
-  } catch {
-    return module;
-  }
 }
 
 /**
@@ -64,7 +51,7 @@ export async function importOwnPreloads(taken: Map<string, string>): Promise<{ e
     const exportName = hash === -1 ? null : specifier.slice(hash + 1);
     let exported: Record<string, unknown>;
     try {
-      exported = await importModule(locate(module));
+      exported = await importFrom(settings.BASE_DIR, module);
     } catch (error) {
       notices.push(`Could not import ${module} (SHELL.imports.${name}): ${(error as Error).message.split('\n')[0]}`);
       continue;
