@@ -4,7 +4,7 @@
 // the bundled example project puts media/, db.json and the history file.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -379,7 +379,22 @@ test('.reload after editing the models file: new instances use the new class, an
   assert.equal(await session.enter('typeof Tag'), "'function'");
   assert.equal(await session.enter('settings.MEDIA_URL'), "'/files/'");
   assert.match(await session.enter('.ls'), /^  Tag\s+model from models \(fields label\)/m);
-  assert.equal(await session.enter('.reload'), 'Reloaded: nothing changed.');
+  assert.equal(await session.enter('.reload'), 'Reloaded; the models and settings read as before.');
+  // A helper module the models import is read anew too.
+  writeFileSync(join(cwd, 'label.ts'), "export const LABEL = 'first';\n");
+  writeFileSync(join(cwd, 'models.ts'), [
+    "import { Model, CharField } from 'filefield';",
+    "import { LABEL } from './label.ts';",
+    'export class Note extends Model {',
+    '  static override fields = { title: new CharField({ maxLength: 20 }) };',
+    '  static label = LABEL;',
+    '}',
+  ].join('\n'));
+  await session.enter('.reload');
+  assert.equal(await session.enter('Note.label'), "'first'");
+  writeFileSync(join(cwd, 'label.ts'), "export const LABEL = 'second';\n");
+  assert.equal(await session.enter('.reload'), 'Reloaded; the models and settings read as before.');
+  assert.equal(await session.enter('Note.label'), "'second'");
   assert.equal(await session.exit(), 0);
 });
 
@@ -389,7 +404,7 @@ test('.reload in a sandbox keeps its copies; .reset discards its files and rows 
   await session.enter("await Note.objects.create({ title: 'kept?' })");
   await session.enter("await storage.save('notes.txt', new ContentFile('x'))");
   assert.equal(await session.enter('Note.objects.count()'), '1');
-  assert.equal(await session.enter('.reload'), 'Reloaded: nothing changed.');
+  assert.equal(await session.enter('.reload'), 'Reloaded; the models and settings read as before.');
   assert.equal(await session.enter('Note.objects.count()'), '1', '.reload in a sandbox keeps working on its copies');
   assert.equal(await session.enter(`settings.MEDIA_ROOT.startsWith(${JSON.stringify(cwd)})`), 'false');
   assert.match(await session.enter('.reset'), /^Sandbox reset: the files and rows written in it are gone/);
@@ -482,8 +497,6 @@ test('SHELL.imports appear in the banner, with the names that collide with a pre
 
 test('the demos in example/demos replay from start to end', async () => {
   const cwd = mkdtempSync(join(root, 'demo-'));
-  mkdirSync(join(cwd, 'fixtures'));
-  copyFileSync(IMAGE, join(cwd, 'fixtures', 'image.png'));
   const demo = (name: string) => fileURLToPath(new URL(`../example/demos/${name}`, import.meta.url));
   const article = new Session(cwd, ['--sandbox', '--replay', demo('article.ts'), '--exit'], 300);
   sessions.push(article);

@@ -1,5 +1,5 @@
 // The Django article's session, in TypeScript: a profile gets a picture.
-const f = fs.openSync('fixtures/image.png')
+const f = fs.openSync(sampleImage)
 const profile = new Profile()
 await profile.picture.save('my-image.png', new File(f))
 profile.picture.name

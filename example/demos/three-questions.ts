@@ -1,6 +1,6 @@
 // 1. Where does the file go? uploadTo picks the name, the storage the place, MEDIA_URL the address.
 const profile = new Profile()
-await profile.picture.save('my-image.png', new File(fs.openSync('fixtures/image.png')))
+await profile.picture.save('my-image.png', new File(fs.openSync(sampleImage)))
 profile.picture.name
 profile.picture.path
 profile.picture.url

@@ -81,7 +81,8 @@ export async function reloadProject(state: SessionState): Promise<string> {
   if (named.length) parts.push(named.join(', '));
   if (settingChanges.length) parts.push(`settings: ${settingChanges.join(', ')}`);
   const notices = preloads.notices.map((notice) => `\n  note: ${notice}`).join('');
-  if (parts.length === 0) return `Reloaded: nothing changed.${notices}`;
+  // A change in a helper module shows in no class's source: say what was compared, not that nothing changed.
+  if (parts.length === 0) return `Reloaded; the models and settings read as before.${notices}`;
   return `Reloaded: ${parts.join('; ')}. New instances use the new classes; those made before keep theirs.${notices}`;
 }
 
