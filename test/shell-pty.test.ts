@@ -356,11 +356,14 @@ function projectWithNote(fields: string, extraModels = ''): string {
   return cwd;
 }
 
-function writeModels(cwd: string, fields: string, extraModels = ''): void {
+/** models.ts with `Note` (its fields, and optionally more members and imports) and other models after it. */
+function writeModels(cwd: string, fields: string, extraModels = '', more: { imports?: string; members?: string } = {}): void {
   writeFileSync(join(cwd, 'models.ts'), [
     "import { Model, CharField } from 'filefield';",
+    more.imports ?? '',
     `export class Note extends Model {`,
     `  static override fields = { ${fields} };`,
+    more.members ?? '',
     `}`,
     extraModels,
   ].join('\n'));
@@ -382,14 +385,7 @@ test('.reload after editing the models file: new instances use the new class, an
   assert.equal(await session.enter('.reload'), 'Reloaded; the models and settings read as before.');
   // A helper module the models import is read anew too.
   writeFileSync(join(cwd, 'label.ts'), "export const LABEL = 'first';\n");
-  writeFileSync(join(cwd, 'models.ts'), [
-    "import { Model, CharField } from 'filefield';",
-    "import { LABEL } from './label.ts';",
-    'export class Note extends Model {',
-    '  static override fields = { title: new CharField({ maxLength: 20 }) };',
-    '  static label = LABEL;',
-    '}',
-  ].join('\n'));
+  writeModels(cwd, 'title: new CharField({ maxLength: 20 })', '', { imports: "import { LABEL } from './label.ts';", members: '  static label = LABEL;' });
   await session.enter('.reload');
   assert.equal(await session.enter('Note.label'), "'first'");
   writeFileSync(join(cwd, 'label.ts'), "export const LABEL = 'second';\n");
