@@ -346,6 +346,46 @@ describe('a process killed between storing a file and writing its row', () => {
     assertEveryRowFileExists();
   });
 
+  test("a dead process's journal is swept even when its pid now belongs to a live process (a container's pid 1 after a restart)", { skip: !fs.existsSync('/proc/1/stat') && 'no /proc here', timeout: CHILD_TIMEOUT_MS * 2 }, async () => {
+    const child = startChild('model-crash.ts', ['reused.txt']);
+    const exited = finished(child);
+    const stored = (await lineStartingWith(child, 'STORED ')).slice('STORED '.length);
+    child.kill('SIGKILL');
+    await exited;
+    // The dead process's log, as if that process had been pid 1: pid 1 is alive, but it is another process.
+    const folder = `${childSettings.DATABASE}.uploads`;
+    const log = journalLogs().find((name) => name.startsWith(`${child.pid}-`));
+    assert.ok(log, 'the child journaled its save');
+    fs.renameSync(join(folder, log), join(folder, log.replace(/^\d+-/, '1-')));
+
+    await new Crash().file.save('next.txt', new ContentFile('next'));
+    assert.equal(fs.existsSync(join(childSettings.MEDIA_ROOT, stored)), false, 'the orphan is deleted');
+    assert.deepEqual(journalLogs().filter((name) => !name.startsWith(`${process.pid}-`)), [], "the dead process's log is gone");
+  });
+
+  test('filefield check removes such an orphan too, and says so', { timeout: CHILD_TIMEOUT_MS * 2 }, async () => {
+    await new Crash().file.save('checked.bin', new ContentFile('the row\'s file'));
+    const child = startChild('model-crash.ts', ['checked.bin']);
+    const exited = finished(child);
+    const stored = (await lineStartingWith(child, 'STORED ')).slice('STORED '.length);
+    assert.match(stored, /^crash\/checked_[A-Za-z0-9]{7}\.bin$/);
+    child.kill('SIGKILL');
+    await exited;
+
+    const settingsFile = join(childSettings.BASE_DIR, 'filefield.config.ts');
+    const models = fileURLToPath(new URL('./support/crash-model.ts', import.meta.url));
+    fs.writeFileSync(settingsFile, `export default ${JSON.stringify({ ...childSettings, MODELS: [models] })};\n`);
+    const check = spawn(process.execPath, [join(REPO, 'bin', 'filefield.js'), 'check', '--settings', settingsFile], {
+      cwd: childSettings.BASE_DIR, env: { ...process.env, NODE_OPTIONS: '' }, stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const result = await finished(check);
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.match(result.stdout, /\n  ok   clean up +removed 1 file that killed saves stored without a row\n/);
+    assert.equal(fs.existsSync(join(childSettings.MEDIA_ROOT, stored)), false, 'the orphan is deleted');
+    assert.equal(fs.readFileSync(join(childSettings.MEDIA_ROOT, 'crash', 'checked.bin'), 'utf8'), "the row's file");
+    assert.deepEqual(journalLogs().filter((name) => !name.startsWith(`${process.pid}-`)), []);
+  });
+
   for (const [when, line] of [['before its storage wrote anything', 'SAVING '], ['after its storage read the bytes, before it published them', 'READ ']] as const) {
     test(`killed ${when}: a file another process then stores under that name (no row) is not the dead save's, and is kept`, { timeout: CHILD_TIMEOUT_MS * 2 }, async () => {
       const hang = line === 'SAVING ' ? 'hang-before-store' : 'hang-before-publish';

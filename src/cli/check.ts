@@ -127,9 +127,14 @@ async function checkStorage(alias: string, open: () => Storage, timeoutMs: numbe
   return finish();
 }
 
-/** Reads the database of the current settings whole: its result is reported under the alias 'database'. */
+/**
+ * Reads the database of the current settings whole, then removes the files that killed saves stored and
+ * no row refers to (for the models of settings.MODELS). Reported under the alias 'database'.
+ */
 export async function checkDatabase(): Promise<StorageCheck> {
-  const { connection } = await import('../models/connection.ts');
+  const [{ connection }, { discoverModels }, { registerModel }] = await Promise.all([
+    import('../models/connection.ts'), import('../server/models.ts'), import('../models/Model.ts'),
+  ]);
   const steps: CheckStep[] = [];
   try {
     const { database } = connection();
@@ -139,6 +144,19 @@ export async function checkDatabase(): Promise<StorageCheck> {
     steps.push({ step: 'read', ok: true, detail: `${database.file}: ${plural(rows, 'row')} in ${plural(tables.length, 'table')}` });
   } catch (error) {
     steps.push({ step: 'read', ok: false, detail: describeFailure(error) });
+    return { alias: 'database', ok: false, steps };
+  }
+  try {
+    // The sweep finds a journaled file's storage through its model: the project's models must be known.
+    for (const model of await discoverModels()) registerModel(model);
+    const removed = await connection().sweepAbandonedUploads();
+    steps.push({
+      step: 'clean up',
+      ok: true,
+      detail: removed === 0 ? 'no files left by killed saves' : `removed ${plural(removed, 'file')} that killed saves stored without a row`,
+    });
+  } catch (error) {
+    steps.push({ step: 'clean up', ok: false, detail: describeFailure(error) });
   }
   return { alias: 'database', ok: steps.every((step) => step.ok), steps };
 }

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { errorCode } from '../errors.ts';
 import type { ContentDigest } from '../files/digest.ts';
-import { processIsAlive } from './lock.ts';
+import { identityIsAlive, ownIdentity, type ProcessIdentity } from './processIdentity.ts';
 
 export interface JournalEntry {
   token: string;
@@ -73,8 +73,26 @@ function openEntries(text: string): JournalEntry[] {
   return [...entries.values()];
 }
 
-function pidOfLog(fileName: string): number {
-  return Number(fileName.split('-')[0]);
+/**
+ * A log's name says whose it is: `<pid>-<start time>-<boot id>-<uuid>.log` (`<pid>-<uuid>.log` where the
+ * system gives no start time, and from older versions), so that a log whose pid a later process reuses is
+ * still seen to be a dead process's.
+ */
+function logName(identity: ProcessIdentity): string {
+  const owner = identity.start && identity.boot ? `${identity.pid}-${identity.start}-${identity.boot.replaceAll('-', '')}` : String(identity.pid);
+  return `${owner}-${randomUUID()}${LOG_SUFFIX}`;
+}
+
+function ownerOfLog(fileName: string): ProcessIdentity {
+  const full = /^(\d+)-(\d+)-([0-9a-f]{32})-[0-9a-f-]{36}\.log$/.exec(fileName);
+  if (full) return { pid: Number(full[1]), start: full[2], boot: full[3] };
+  return { pid: Number(fileName.split('-')[0]) };
+}
+
+/** Whether the process that wrote a log may still add to it (this process's own logs included). */
+async function writerIsAlive(fileName: string): Promise<boolean> {
+  const owner = ownerOfLog(fileName);
+  return owner.pid === process.pid || (await identityIsAlive(owner)) !== 'dead';
 }
 
 /** What the exit hook removes: the log of each journal this process opened (one per DATABASE used). */
@@ -104,7 +122,7 @@ export class UploadJournal {
   private log(): Promise<FileHandle> {
     this.handle ??= (async () => {
       await mkdir(this.folder, { recursive: true });
-      this.logFile = join(this.folder, `${process.pid}-${randomUUID()}${LOG_SUFFIX}`);
+      this.logFile = join(this.folder, logName(await ownIdentity()));
       const handle = await open(this.logFile, 'a', 0o600);
       const logFile = this.logFile;
       // A clean exit leaves nothing to sweep.
@@ -185,8 +203,7 @@ export class UploadJournal {
     for (const name of names) {
       const file = join(this.folder, name);
       if (!name.endsWith(LOG_SUFFIX) || file === this.logFile) continue;
-      const pid = pidOfLog(name);
-      if (pid === process.pid || processIsAlive(pid)) continue;
+      if (await writerIsAlive(name)) continue;
       try {
         logs.push({ file, entries: openEntries(await readFile(file, 'utf8')) });
       } catch (error) {
@@ -213,8 +230,7 @@ export class UploadJournal {
     for (const name of files) {
       const file = join(this.folder, name);
       if (!name.endsWith(LOG_SUFFIX)) continue;
-      const pid = pidOfLog(name);
-      if (file !== this.logFile && pid !== process.pid && !processIsAlive(pid)) continue;
+      if (file !== this.logFile && !(await writerIsAlive(name))) continue;
       let text: string;
       try {
         text = await readFile(file, 'utf8');

@@ -61,7 +61,8 @@ export async function identityIsAlive(identity: ProcessIdentity): Promise<'alive
   if (!processIsAlive(identity.pid)) return 'dead';
   if (identity.boot !== undefined) {
     const boot = await currentBootId();
-    if (boot !== undefined && boot !== identity.boot) return 'dead';
+    // Compared without dashes: log names keep the id in that shorter form.
+    if (boot !== undefined && boot.replaceAll('-', '') !== identity.boot.replaceAll('-', '')) return 'dead';
   }
   if (identity.start === undefined) return 'unknown';
   const start = await startTimeOf(identity.pid);
