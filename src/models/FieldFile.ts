@@ -163,6 +163,14 @@ export class FieldFile extends File {
   }
 
   private async store(name: string, file: File, hooks?: StoreHooks): Promise<void> {
+    try {
+      await this.storeOpen(name, file, hooks);
+    } finally {
+      await file.closeIfOwned(); // also when the field refuses the content before the storage sees it
+    }
+  }
+
+  private async storeOpen(name: string, file: File, hooks?: StoreHooks): Promise<void> {
     const metadata = await this.field.inspect(file);
     const requested = this.field.generateFilename(this.instance, this.field.nameFor(name, metadata));
     await hooks?.beforeStore(requested);
