@@ -5,6 +5,7 @@ import { ImproperlyConfigured, ValidationError } from '../errors.ts';
 import { File } from '../files/File.ts';
 import { sniffContentType } from '../files/contentType.ts';
 import { inspectImage, type ImageInfo, type InspectOptions } from '../files/imageInspection.ts';
+import { StructureCheckedFile } from '../files/imageVerification.ts';
 import { validateFileName } from '../files/names.ts';
 import { join, suffixes } from '../files/pythonPath.ts';
 import { storages } from '../storage/handler.ts';
@@ -116,6 +117,11 @@ export class FileField extends Field<FieldFile> {
     return { contentType: await sniffContentType(file) };
   }
 
+  /** What is handed to the storage: the content itself (an ImageField checks it as it streams). */
+  contentToStore(file: File, _metadata: FileMetadata): File {
+    return file;
+  }
+
   /** The name to store under, given the original name and what inspect() found. */
   nameFor(originalName: string, _metadata: FileMetadata): string {
     return originalName;
@@ -202,12 +208,22 @@ export class ImageField extends FileField {
     try {
       info = await inspectImage((length) => file.peekStart(length), this.inspectOptions);
     } catch (error) {
-      if (error instanceof ValidationError) {
-        throw new ValidationError(`${this.name}: ${error.message}`, { code: error.code, params: { ...error.params, field: this.name } });
-      }
-      throw error;
+      throw error instanceof ValidationError ? this.fieldError(error) : error;
     }
     return { contentType: info.mime, width: info.width, height: info.height, extension: info.extension };
+  }
+
+  /**
+   * The whole image must hold together to its end (as Pillow's verify(), which Django runs): checked as the
+   * storage reads it, so that a truncated or forged image is refused before it is stored.
+   */
+  override contentToStore(file: File, metadata: FileMetadata): File {
+    const format = metadata.extension?.slice(1);
+    return format ? new StructureCheckedFile(file, format, (error) => this.fieldError(error)) : file;
+  }
+
+  private fieldError(error: ValidationError): ValidationError {
+    return new ValidationError(`${this.name}: ${error.message}`, { code: error.code, params: { ...error.params, field: this.name } });
   }
 
   /** A name whose extension disagrees with the bytes gets the extension of what the bytes are. */
