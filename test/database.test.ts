@@ -73,9 +73,10 @@ describe('a database file that cannot be read', () => {
 });
 
 /** Runs the real CLI's `filefield check` on a project whose settings use `database`. */
-function runCheck(database: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runCheck(database: string, extra: Record<string, unknown> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const settingsFile = join(project.root, 'filefield.config.ts');
-  fs.writeFileSync(settingsFile, `export default ${JSON.stringify({ MEDIA_ROOT: 'media', DATABASE: database, SECRET_KEY: 'database-test-secret-key-0123456789' })};\n`);
+  const settings = { MEDIA_ROOT: 'media', DATABASE: database, SECRET_KEY: 'database-test-secret-key-0123456789', ...extra };
+  fs.writeFileSync(settingsFile, `export default ${JSON.stringify(settings)};\n`);
   const child = spawn(process.execPath, [CLI, 'check', '--settings', settingsFile], { cwd: project.root, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -105,6 +106,22 @@ describe('filefield check', () => {
     const { code, stdout, stderr } = await runCheck('good.json');
     assert.equal(code, 0, stdout + stderr);
     assert.ok(stdout.includes(`\ndatabase: ok\n  ok   read       ${database}: 2 rows in 2 tables\n`), stdout);
+  });
+
+  test('reports rows that name a file that does not exist, and exits 1', async () => {
+    fs.mkdirSync(join(project.mediaRoot, 'notes'), { recursive: true });
+    fs.writeFileSync(join(project.mediaRoot, 'notes', 'kept.txt'), 'kept');
+    const rows = [GOOD_ROW, { ...GOOD_ROW, id: 2, file: { name: 'notes/gone.txt' } }, { id: 3, title: 'no file', file: null }];
+    fs.writeFileSync(join(project.root, 'rows.json'), JSON.stringify({ tables: { Note: rows }, sequences: { Note: 3 } }));
+    const models = fileURLToPath(new URL('./support/process-models.ts', import.meta.url));
+    const { code, stdout, stderr } = await runCheck('rows.json', { MODELS: [models] });
+    assert.equal(code, 1, stdout + stderr);
+    assert.ok(stdout.includes("\n  FAIL files      1 of the 2 files rows name do not exist: Note 2 file 'notes/gone.txt'\n"), stdout);
+
+    fs.writeFileSync(join(project.mediaRoot, 'notes', 'gone.txt'), 'back');
+    const mended = await runCheck('rows.json', { MODELS: [models] });
+    assert.equal(mended.code, 0, mended.stdout);
+    assert.ok(mended.stdout.includes('\n  ok   files      every file a row names exists (2 files)\n'), mended.stdout);
   });
 });
 
