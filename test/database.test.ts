@@ -139,19 +139,31 @@ describe('ids', () => {
   }
 });
 
+/** Runs a child script inside a mount namespace of its own, with a 64 KiB tmpfs mounted on `small` for it. */
+function runOnSmallDisk(small: string, script: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const shell = `mount -t tmpfs -o size=64k filefield-test "$1" && shift && exec "${process.execPath}" --import tsx "$@"`;
+  const child = spawn('unshare', ['-Urm', 'sh', '-c', shell, 'sh', small, script, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (data: Buffer) => (stdout += data.toString()));
+  child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 describe('a full disk', () => {
   // A tmpfs of 64 KiB in a mount namespace of its own: a real ENOSPC, and nothing mounted outside the child.
   const unshare = spawnSync('unshare', ['-Urm', 'true']);
-  test('the error names the database file; no temporary file is left; the rows written before are intact', { skip: unshare.status !== 0 && 'unshare -Urm is not permitted here', timeout: 120_000 }, async () => {
+  const skip = unshare.status !== 0 && 'unshare -Urm is not permitted here';
+
+  test('the database: the error names its file; no temporary file is left; the rows written before are intact', { skip, timeout: 120_000 }, async () => {
     const folder = join(project.root, 'small');
     fs.mkdirSync(folder);
-    const script = `mount -t tmpfs -o size=64k filefield-test "$1" && exec "${process.execPath}" --import tsx test/support/db-out-of-space.ts "$1" "$2"`;
-    const child = spawn('unshare', ['-Urm', 'sh', '-c', script, 'sh', folder, project.mediaRoot], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (data: Buffer) => (stdout += data.toString()));
-    child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
-    const code = await new Promise((resolve) => child.on('close', resolve));
+    const { code, stdout, stderr } = await runOnSmallDisk(folder, 'test/support/db-out-of-space.ts', [folder, project.mediaRoot]);
     assert.equal(code, 0, stderr);
     const result = JSON.parse(stdout) as { saved: number; failure: { name: string; message: string; path: string; code: string } | null; rowsAfter: number; files: string[] };
     assert.ok(result.saved > 3, `some rows fit first (${result.saved})`);
@@ -159,8 +171,22 @@ describe('a full disk', () => {
     assert.equal(result.failure.name, 'OutOfSpaceError');
     assert.equal(result.failure.code, 'ENOSPC');
     assert.ok(result.failure.path.startsWith(join(folder, 'db.json')), result.failure.path);
-    assert.match(result.failure.message, new RegExp(`^No space left to write ${join(folder, 'db.json').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\.lock)? \\(the disk is full\\); nothing was changed\\.$`));
+    assert.match(result.failure.message, new RegExp(`^No space left to write ${escape(join(folder, 'db.json'))}(\\.lock)? \\(the disk is full\\); nothing was changed\\.$`));
     assert.equal(result.rowsAfter, result.saved, 'every row saved before is still there, and no other');
     assert.deepEqual(result.files, ['db.json'], 'no temporary file (nor lock) is left');
+  });
+
+  test('the media: the error names the file being stored; no temporary file and no row are left', { skip, timeout: 120_000 }, async () => {
+    const media = join(project.root, 'small-media');
+    fs.mkdirSync(media);
+    const { code, stdout, stderr } = await runOnSmallDisk(media, 'test/support/media-out-of-space.ts', [media, project.database]);
+    assert.equal(code, 0, stderr);
+    const result = JSON.parse(stdout) as { failure: { name: string; message: string; path: string; code: string } | null; files: string[]; rows: number };
+    assert.ok(result.failure, 'the disk filled up');
+    assert.equal(result.failure.name, 'OutOfSpaceError');
+    assert.equal(result.failure.path, join(media, 'notes', 'big.bin'));
+    assert.equal(result.failure.message, `No space left to write ${join(media, 'notes', 'big.bin')} (the disk is full); nothing was changed.`);
+    assert.deepEqual(result.files, ['notes'], 'no file and no temporary file under MEDIA_ROOT');
+    assert.equal(result.rows, 0);
   });
 });

@@ -43,7 +43,8 @@ function describeFailure(error: unknown): string {
     case 'EPERM':
       return `permission denied: ${text}`;
     case 'ENOSPC':
-      return `the disk is full: ${text}`;
+    case 'EDQUOT':
+      return (error as Error).name === 'OutOfSpaceError' ? text : `the disk is full: ${text}`; // which already says so
     case 'EROFS':
       return `the filesystem is read-only: ${text}`;
     default:
