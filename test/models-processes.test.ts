@@ -346,6 +346,23 @@ describe('a process killed between storing a file and writing its row', () => {
     assertEveryRowFileExists();
   });
 
+  test('a file stored under a name taken at the last moment (found taken by the write itself) is swept too', { timeout: CHILD_TIMEOUT_MS * 2 }, async () => {
+    const existing = new Crash();
+    await existing.file.save('late.txt', new ContentFile('the row\'s file'));
+    // The child's name check answers crash/late.txt as free; its write finds it taken and stores elsewhere.
+    const child = startChild('model-crash.ts', ['late.txt', 'late-race']);
+    const exited = finished(child);
+    const stored = (await lineStartingWith(child, 'STORED ')).slice('STORED '.length);
+    assert.match(stored, /^crash\/late_[A-Za-z0-9]{7}\.txt$/);
+    child.kill('SIGKILL');
+    await exited;
+
+    await new Crash().file.save('next.txt', new ContentFile('next'));
+    assert.equal(fs.existsSync(join(childSettings.MEDIA_ROOT, stored)), false, 'the orphan is deleted');
+    assert.equal(fs.readFileSync(join(childSettings.MEDIA_ROOT, 'crash', 'late.txt'), 'utf8'), "the row's file");
+    assert.deepEqual(journalLogs().filter((name) => !name.startsWith(`${process.pid}-`)), []);
+  });
+
   test("a dead process's journal is swept even when its pid now belongs to a live process (a container's pid 1 after a restart)", { skip: !fs.existsSync('/proc/1/stat') && 'no /proc here', timeout: CHILD_TIMEOUT_MS * 2 }, async () => {
     const child = startChild('model-crash.ts', ['reused.txt']);
     const exited = finished(child);

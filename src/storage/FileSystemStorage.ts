@@ -202,6 +202,7 @@ export class FileSystemStorage extends MediaRootStorage {
             // Someone took the name since getAvailableName() looked: take another (without maxLength, as Django).
             currentName = await this.getAvailableName(currentName);
             fullPath = this.path(currentName);
+            await this.publishingUnder(content, currentName);
             if (dirname(fullPath) !== target.path) {
               if (target !== folder) await target.close();
               target = await this.openFolder(dirname(fullPath), fullPath, true);
