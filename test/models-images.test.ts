@@ -85,7 +85,7 @@ const FAKES: Fake[] = [
 function assertRefusal(error: unknown, fake: Fake): true {
   assert.ok(error instanceof ValidationError, `expected ValidationError, got ${String(error)}`);
   assert.equal(error.code, fake.code);
-  assert.match(error.message, /^picture: Upload a valid image\. The file you uploaded /);
+  assert.match(error.message, /^picture: Upload a valid image\. The file you uploaded was either not an image or a corrupted image\. It /);
   assert.match(error.message, fake.says);
   assert.equal(error.params.field, 'picture');
   return true;
@@ -180,26 +180,26 @@ const pngWithBadIdatCrc = () => {
 
 /** Images that only look like images: their headers parse, their bodies do not hold together. */
 const FORGED: [what: string, bytes: () => Uint8Array, says: RegExp][] = [
-  ['a 600x600 PNG cut after 600 bytes', () => pngClaiming(600, 600).subarray(0, 600), /\(truncated PNG: ends inside IDAT\)\.$/],
-  ['a PNG signature and IHDR followed by HTML', () => Buffer.concat([bytesOf('image.png').subarray(0, 33), HTML]), /\(corrupt PNG: bytes that are not a chunk \("l><b"\) at byte 37\)\.$/],
-  ['a PNG whose IDAT does not match its CRC', pngWithBadIdatCrc, /\(corrupt PNG: the CRC of IDAT does not match its data\)\.$/],
-  ['a PNG without its IEND', () => bytesOf('image.png').subarray(0, bytesOf('image.png').byteLength - 12), /\(truncated PNG: ends inside a chunk header\)\.$/],
-  ['a GIF header followed by HTML', () => Buffer.concat([gifHeaderAndPalette(), HTML]), /\(corrupt GIF: "<" \(0x3c\) where a block starts, at byte \d+\)\.$/],
-  ['a GIF cut in its image data', () => cut('image.gif', 0.6), /\(truncated GIF: ends inside the image data\)\.$/],
-  ['a JPEG cut in its scan', () => cut('image.jpg', 0.6), /\(truncated JPEG: ends inside the image data\)\.$/],
-  ['a JPEG whose end is HTML instead of EOI', () => Buffer.concat([bytesOf('image.jpg').subarray(0, -2), HTML]), /\(truncated JPEG: ends inside the image data\)\.$/],
-  ['a WebP cut short', () => cut('image.webp', 0.6), /\(truncated WebP: ends inside VP8\)\.$/],
-  ['a BMP cut in its pixels', () => cut('image.bmp', 0.9), /\(truncated BMP: ends inside the pixel data\)\.$/],
-  ['a TIFF cut after its IFD, before the data it points to', () => cut('image.tif', 0.95), /\(truncated TIFF: ends inside the data the first IFD points to\)\.$/],
-  ['an AVIF cut in its mdat box', () => cut('image.avif', 0.8), /\(truncated AVIF: ends inside the mdat box\)\.$/],
-  ['an ICO cut in its image', () => cut('image.ico', 0.6), /\(truncated ICO: ends inside image 1\)\.$/],
+  ['a 600x600 PNG cut after 600 bytes', () => pngClaiming(600, 600).subarray(0, 600), /It is a truncated PNG: ends inside IDAT\.$/],
+  ['a PNG signature and IHDR followed by HTML', () => Buffer.concat([bytesOf('image.png').subarray(0, 33), HTML]), /It is a corrupt PNG: bytes that are not a chunk \("l><b"\) at byte 37\.$/],
+  ['a PNG whose IDAT does not match its CRC', pngWithBadIdatCrc, /It is a corrupt PNG: the CRC of IDAT does not match its data\.$/],
+  ['a PNG without its IEND', () => bytesOf('image.png').subarray(0, bytesOf('image.png').byteLength - 12), /It is a truncated PNG: ends inside a chunk header\.$/],
+  ['a GIF header followed by HTML', () => Buffer.concat([gifHeaderAndPalette(), HTML]), /It is a corrupt GIF: "<" \(0x3c\) where a block starts, at byte \d+\.$/],
+  ['a GIF cut in its image data', () => cut('image.gif', 0.6), /It is a truncated GIF: ends inside the image data\.$/],
+  ['a JPEG cut in its scan', () => cut('image.jpg', 0.6), /It is a truncated JPEG: ends inside the image data\.$/],
+  ['a JPEG whose end is HTML instead of EOI', () => Buffer.concat([bytesOf('image.jpg').subarray(0, -2), HTML]), /It is a truncated JPEG: ends inside the image data\.$/],
+  ['a WebP cut short', () => cut('image.webp', 0.6), /It is a truncated WebP: ends inside VP8\.$/],
+  ['a BMP cut in its pixels', () => cut('image.bmp', 0.9), /It is a truncated BMP: ends inside the pixel data\.$/],
+  ['a TIFF cut after its IFD, before the data it points to', () => cut('image.tif', 0.95), /It is a truncated TIFF: ends inside the data the first IFD points to\.$/],
+  ['an AVIF cut in its mdat box', () => cut('image.avif', 0.8), /It is a truncated AVIF: ends inside the mdat box\.$/],
+  ['an ICO cut in its image', () => cut('image.ico', 0.6), /It is a truncated ICO: ends inside image 1\.$/],
 ];
 
 describe('images that only look like images: the whole file must hold together (as Pillow\'s verify())', () => {
   function assertForgery(error: unknown, says: RegExp): true {
     assert.ok(error instanceof ValidationError, `expected ValidationError, got ${String(error)}`);
     assert.equal(error.code, 'invalid_image');
-    assert.ok(error.message.startsWith('picture: Upload a valid image. The file you uploaded was either not an image or a corrupted image ('), error.message);
+    assert.ok(error.message.startsWith('picture: Upload a valid image. The file you uploaded was either not an image or a corrupted image. It is a '), error.message);
     assert.match(error.message, says);
     assert.equal(error.params.field, 'picture');
     return true;
