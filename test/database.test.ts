@@ -3,7 +3,8 @@
 // sequences are missing or behind; a full disk names the file and leaves no temporary file behind.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessByStdio, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -72,12 +73,8 @@ describe('a database file that cannot be read', () => {
   });
 });
 
-/** Runs the real CLI's `filefield check` on a project whose settings use `database`. */
-function runCheck(database: string, extra: Record<string, unknown> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const settingsFile = join(project.root, 'filefield.config.ts');
-  const settings = { MEDIA_ROOT: 'media', DATABASE: database, SECRET_KEY: 'database-test-secret-key-0123456789', ...extra };
-  fs.writeFileSync(settingsFile, `export default ${JSON.stringify(settings)};\n`);
-  const child = spawn(process.execPath, [CLI, 'check', '--settings', settingsFile], { cwd: project.root, stdio: ['ignore', 'pipe', 'pipe'] });
+/** What a child printed, and how it ended. */
+function outputOf(child: ChildProcessWithoutNullStreams | ChildProcessByStdio<null, Readable, Readable>): Promise<{ code: number | null; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (data: Buffer) => (stdout += data.toString()));
@@ -86,6 +83,14 @@ function runCheck(database: string, extra: Record<string, unknown> = {}): Promis
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** Runs the real CLI's `filefield check` on a project whose settings use `database`. */
+function runCheck(database: string, extra: Record<string, unknown> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const settingsFile = join(project.root, 'filefield.config.ts');
+  const settings = { MEDIA_ROOT: 'media', DATABASE: database, SECRET_KEY: 'database-test-secret-key-0123456789', ...extra };
+  fs.writeFileSync(settingsFile, `export default ${JSON.stringify(settings)};\n`);
+  return outputOf(spawn(process.execPath, [CLI, 'check', '--settings', settingsFile], { cwd: project.root, stdio: ['ignore', 'pipe', 'pipe'] }));
 }
 
 describe('filefield check', () => {
@@ -142,15 +147,7 @@ describe('ids', () => {
 /** Runs a child script inside a mount namespace of its own, with a 64 KiB tmpfs mounted on `small` for it. */
 function runOnSmallDisk(small: string, script: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const shell = `mount -t tmpfs -o size=64k filefield-test "$1" && shift && exec "${process.execPath}" --import tsx "$@"`;
-  const child = spawn('unshare', ['-Urm', 'sh', '-c', shell, 'sh', small, script, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (data: Buffer) => (stdout += data.toString()));
-  child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return outputOf(spawn('unshare', ['-Urm', 'sh', '-c', shell, 'sh', small, script, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] }));
 }
 
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
