@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ContentFile, DatabaseError, UnreadableDatabase } from '../src/index.ts';
 import { Note } from './support/process-models.ts';
+import { checkDatabase } from '../src/cli/check.ts';
 import { projectPerTest } from './support/fixtures.ts';
 
 const project = projectPerTest('filefield-database-');
@@ -94,6 +95,18 @@ function runCheck(database: string, extra: Record<string, unknown> = {}): Promis
 }
 
 describe('filefield check', () => {
+  test('checkDatabase() fails on every unreadable variant, saying which file and what is wrong', async () => {
+    for (const [what, content, problem] of BROKEN) {
+      fs.writeFileSync(project.database, content);
+      const result = await checkDatabase();
+      assert.equal(result.ok, false, what);
+      assert.deepEqual(result.steps.map((step) => [step.step, step.ok]), [['read', false]], what);
+      assert.ok(result.steps[0]!.detail!.startsWith(`The database ${project.database} cannot be read: `), what);
+      assert.match(result.steps[0]!.detail!, problem, what);
+      assert.equal(fs.readFileSync(project.database, 'utf8'), content, what);
+    }
+  });
+
   test('reports a database that cannot be read, naming the file and the problem, and exits 1', async () => {
     const database = join(project.root, 'broken.json');
     fs.writeFileSync(database, '[]');
