@@ -3,7 +3,7 @@
  * properties; save() stores staged files and writes the row, all or nothing.
  */
 import { inspect } from 'node:util';
-import { ValidationError } from '../errors.ts';
+import { DatabaseError, ValidationError } from '../errors.ts';
 import type { Row } from '../db/Database.ts';
 import { connection } from './connection.ts';
 import { Field } from './fields.ts';
@@ -47,6 +47,11 @@ function prepare(model: typeof Model): void {
   }
   Object.defineProperty(model, PREPARED, { value: true });
   modelRegistry.set(model.tableName, model as ModelClass);
+}
+
+/** Makes a model known to this process (its table in modelRegistry) before any instance is made. */
+export function registerModel(model: typeof Model): void {
+  prepare(model);
 }
 
 const managers = new WeakMap<typeof Model, Manager<Model>>();
@@ -102,7 +107,15 @@ export class Model {
     const model = this as unknown as typeof Model;
     instance.id = row.id;
     for (const [name, field] of Object.entries(model.fields)) {
-      if (name in row) instance[VALUES].set(name, field.fromRow(row[name], instance));
+      if (!(name in row)) continue;
+      try {
+        instance[VALUES].set(name, field.fromRow(row[name], instance));
+      } catch (error) {
+        // A value edited by hand (or by another program): say which row of which file, not only what is wrong.
+        const file = connection().database.file;
+        const problem = error instanceof Error ? error.message : String(error);
+        throw new DatabaseError(file, `Row ${row.id} of table "${model.tableName}" in ${file} cannot be loaded: ${problem}`, { cause: error });
+      }
     }
     return instance;
   }
@@ -175,10 +188,8 @@ export class Model {
           restore();
           if (stored !== null) await field.storage.delete(stored);
         });
-        if (!(await fieldFile.commitPending(hooks))) {
-          undo.pop();
-          if (fieldFile.name && fieldFile.metadata.size === undefined) await fieldFile.refreshMetadata();
-        }
+        // A name assigned by hand is a reference only (as in Django): nothing is read, its metadata stays unknown.
+        if (!(await fieldFile.commitPending(hooks))) undo.pop();
       }
       const row = this.toRow();
       this.id = await database.write((data) => {
