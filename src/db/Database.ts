@@ -77,11 +77,20 @@ async function versionOf(file: string): Promise<string | null> {
   }
 }
 
+/** Rows of one table by a key taken from one column, valid for one generation of the data. */
+interface ColumnIndex {
+  generation: number;
+  rows: Map<unknown, Row[]>;
+}
+
 export class Database {
   private readonly low: Low<DatabaseData>;
   private readonly lock: FileLock;
   private seenVersion: string | null | undefined;
   private folderReady = false;
+  /** Bumped whenever the data in memory changes (re-read after another process wrote, or written here). */
+  private generation = 0;
+  private readonly indexes = new Map<string, ColumnIndex>();
 
   constructor(readonly file: string) {
     this.low = new Low(new DataFile<DatabaseData>(file, { parse: JSON.parse, stringify: makeSerializer() }), emptyData());
@@ -96,6 +105,7 @@ export class Database {
       this.low.data.tables ??= {};
       this.low.data.sequences ??= {};
       this.seenVersion = version;
+      this.generation++;
     }
     return this.low.data;
   }
@@ -116,16 +126,41 @@ export class Database {
       const snapshot = structuredCloneTables(data);
       let result: T;
       try {
+        this.generation++;
         result = change(data);
         await this.low.write();
       } catch (error) {
         // Keep memory equal to the file: the failed change must not linger in the cache.
         this.low.data = snapshot;
+        this.generation++;
         throw error;
       }
       this.seenVersion = await versionOf(this.file);
       return result;
     });
+  }
+
+  /**
+   * The rows of `table` whose `column` gives `key` through `keyOf`, from an index built on first use and
+   * rebuilt only after the data changed (here, or in another process: the file's version is checked on
+   * every call), so a lookup by value costs the same with ten rows or ten thousand.
+   */
+  async rowsWhere(table: string, column: string, keyOf: (value: unknown) => unknown, key: unknown): Promise<Row[]> {
+    const data = await this.refresh();
+    const indexName = `${table}\u0000${column}`;
+    let index = this.indexes.get(indexName);
+    if (index?.generation !== this.generation) {
+      const rows = new Map<unknown, Row[]>();
+      for (const row of data.tables[table] ?? []) {
+        const rowKey = keyOf(row[column]);
+        const same = rows.get(rowKey);
+        if (same) same.push(row);
+        else rows.set(rowKey, [row]);
+      }
+      index = { generation: this.generation, rows };
+      this.indexes.set(indexName, index);
+    }
+    return index.rows.get(key) ?? [];
   }
 
   table(data: DatabaseData, name: string): Row[] {

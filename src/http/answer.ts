@@ -1,0 +1,112 @@
+/**
+ * An HTTP answer worked out once and written out twice: to a Node ServerResponse (Express, Connect,
+ * Fastify's raw reply, `filefield serve`) or as a web Response (Hono, route handlers). The media and
+ * upload logic builds these and never touches either transport.
+ */
+import type { ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+
+/** A body read piece by piece from storage; close() releases what it reads from, read to the end or not. */
+export interface StreamedBody {
+  chunks: AsyncIterable<Uint8Array>;
+  close(): Promise<void>;
+}
+
+export interface HttpAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body?: string | StreamedBody;
+}
+
+/** Sent with every answer that is not a stored file: nothing in it may be sniffed, framed or cached. */
+export const PLAIN_ANSWER_HEADERS = {
+  'X-Content-Type-Options': 'nosniff',
+  'Content-Security-Policy': "default-src 'none'",
+  'Cache-Control': 'no-store',
+} as const;
+
+export function textAnswer(status: number, message: string, headers: Record<string, string> = {}): HttpAnswer {
+  const body = `${message}\n`;
+  return {
+    status,
+    headers: {
+      ...PLAIN_ANSWER_HEADERS,
+      'Content-Type': 'text/plain; charset=utf-8',
+      'Content-Length': String(Buffer.byteLength(body)),
+      ...headers,
+    },
+    body,
+  };
+}
+
+export function jsonAnswer(status: number, value: unknown, headers: Record<string, string> = {}): HttpAnswer {
+  const body = JSON.stringify(value);
+  return {
+    status,
+    headers: {
+      ...PLAIN_ANSWER_HEADERS,
+      'Content-Type': 'application/json; charset=utf-8',
+      'Content-Length': String(Buffer.byteLength(body)),
+      ...headers,
+    },
+    body,
+  };
+}
+
+function isStreamed(body: HttpAnswer['body']): body is StreamedBody {
+  return typeof body === 'object';
+}
+
+/** Writes the answer to a Node response; resolves once it is sent or the client went away. */
+export async function sendToNode(answer: HttpAnswer, method: string | undefined, response: ServerResponse): Promise<void> {
+  const { body } = answer;
+  response.writeHead(answer.status, answer.headers);
+  if (body === undefined || method === 'HEAD') {
+    response.end();
+    if (isStreamed(body)) await body.close();
+    return;
+  }
+  if (!isStreamed(body)) {
+    response.end(body);
+    return;
+  }
+  try {
+    // pipeline() stops reading when the client goes away mid-download; a broken download is not our error.
+    await pipeline(Readable.from(body.chunks, { objectMode: false }), response).catch(() => undefined);
+  } finally {
+    await body.close();
+  }
+}
+
+/** The answer as a web Response; a streamed body is pulled from storage only as fast as the client reads. */
+export async function toWebResponse(answer: HttpAnswer, method: string): Promise<Response> {
+  const { body, status, headers } = answer;
+  if (body === undefined || method === 'HEAD') {
+    if (isStreamed(body)) await body.close();
+    return new Response(null, { status, headers });
+  }
+  if (!isStreamed(body)) return new Response(body, { status, headers });
+  const pieces = body.chunks[Symbol.asyncIterator]();
+  const stream = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { value, done } = await pieces.next();
+        if (done) {
+          await body.close();
+          controller.close();
+        } else {
+          controller.enqueue(value);
+        }
+      } catch (error) {
+        await body.close();
+        controller.error(error);
+      }
+    },
+    async cancel() {
+      await pieces.return?.();
+      await body.close();
+    },
+  }, { highWaterMark: 1 });
+  return new Response(stream, { status, headers });
+}

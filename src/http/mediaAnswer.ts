@@ -1,0 +1,205 @@
+/**
+ * Serving stored files under MEDIA_URL: streamed from storage.open(), with ranges, validators and
+ * headers that keep an uploaded file from ever running as a page of this origin. Transport-free: the
+ * answer is written out by the Node and the web handlers alike.
+ */
+import { SuspiciousOperation } from '../errors.ts';
+import { settings } from '../conf/settings.ts';
+import { sniffContentType } from '../files/contentType.ts';
+import type { File } from '../files/File.ts';
+import type { FieldFile } from '../models/FieldFile.ts';
+import type { ModelClass } from '../models/Model.ts';
+import { verifySignedUrl } from '../storage/signing.ts';
+import type { Storage } from '../storage/Storage.ts';
+import { textAnswer, type HttpAnswer } from './answer.ts';
+import { etagOf, ifRangeAllows, isNotModified, parseRange, toWholeSeconds, type RequestHeaders, type Validators } from './conditional.ts';
+import { contentDisposition, isInlineImage, MEDIA_SECURITY_HEADERS, safeContentType } from './contentHeaders.ts';
+import { mediaNameFromPath } from './mediaName.ts';
+import { isDatabaseUnreadable } from './problems.ts';
+
+const STREAM_CHUNK_SIZE = 64 * 1024;
+
+export interface MediaRequest {
+  method: string;
+  /** The request path, still percent-encoded. */
+  rawPath: string;
+  /** The query string without '?', for signed URLs. */
+  rawQuery: string;
+  headers: RequestHeaders;
+}
+
+export interface MediaSource {
+  storage: Storage;
+  /** The path MEDIA_URL serves under, ending with '/'. */
+  prefix: string;
+  /** The models whose rows may record a file's content type. */
+  models: readonly ModelClass[];
+}
+
+function mediaStatus(status: number, message: string, headers: Record<string, string> = {}): HttpAnswer {
+  return textAnswer(status, message, { ...MEDIA_SECURITY_HEADERS, ...headers });
+}
+
+const notFound = (): HttpAnswer => mediaStatus(404, 'Not found.');
+
+function isLocal(storage: Storage, name: string): boolean {
+  try {
+    storage.path(name);
+    return true;
+  } catch (error) {
+    // A name refused by a local storage is still a local storage's answer; only "no paths" means remote.
+    return error instanceof SuspiciousOperation;
+  }
+}
+
+/** The database (and its lock and journal) and the settings file, wherever MEDIA_ROOT is. */
+function isProjectFile(storage: Storage, name: string): boolean {
+  let path: string;
+  try {
+    path = storage.path(name);
+  } catch {
+    return false;
+  }
+  const database = settings.DATABASE;
+  return path === settings.SETTINGS_FILE || path === database || path.startsWith(`${database}.`);
+}
+
+async function optional<T>(read: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await read();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The content type recorded, at save time, by the row that refers to `name` in `storage`, if any row does.
+ * The type was sniffed from the bytes then, so it is trusted over anything a client or a name suggests.
+ * A lookup by name (indexed on every engine), not a walk through the rows.
+ */
+export async function recordedContentType(models: readonly ModelClass[], storage: Storage, name: string): Promise<string | undefined> {
+  for (const model of models) {
+    for (const [fieldName, field] of model.fileFields()) {
+      if (field.storage !== storage) continue;
+      const [match] = await model.objects.filter({ [fieldName]: name });
+      const contentType = (match?.[fieldName as keyof typeof match] as FieldFile | undefined)?.metadata.contentType;
+      if (contentType) return contentType;
+    }
+  }
+  return undefined;
+}
+
+/** Without readable rows the file is still served, typed by its own bytes as a file no row knows would be. */
+async function recordedContentTypeIfReadable(source: MediaSource, name: string): Promise<string | undefined> {
+  try {
+    return await recordedContentType(source.models, source.storage, name);
+  } catch (error) {
+    if (isDatabaseUnreadable(error)) return undefined;
+    throw error;
+  }
+}
+
+/** Bytes [start, end] of the file, read forward in pieces so memory stays at one piece per download. */
+async function* byteRange(file: File, start: number, end: number): AsyncGenerator<Uint8Array> {
+  if (file.seekable) {
+    file.seek(start);
+  } else {
+    for (let skipped = 0; skipped < start;) {
+      const piece = await file.read(Math.min(STREAM_CHUNK_SIZE, start - skipped));
+      if (piece.byteLength === 0) return;
+      skipped += piece.byteLength;
+    }
+  }
+  for (let remaining = end - start + 1; remaining > 0;) {
+    const piece = await file.read(Math.min(STREAM_CHUNK_SIZE, remaining));
+    if (piece.byteLength === 0) return;
+    remaining -= piece.byteLength;
+    yield piece;
+  }
+}
+
+/** The answer to a request for a path under the source's prefix (the caller has checked that it is under it). */
+export async function answerMedia(request: MediaRequest, source: MediaSource): Promise<HttpAnswer> {
+  if (request.method !== 'GET' && request.method !== 'HEAD') {
+    return mediaStatus(405, 'Method not allowed.', { Allow: 'GET, HEAD' });
+  }
+  const name = mediaNameFromPath(request.rawPath, source.prefix);
+  if (name === null) return notFound();
+
+  const query = new URLSearchParams(request.rawQuery);
+  const signed = query.has('signature') || query.has('expires');
+  if (signed) {
+    const check = verifySignedUrl(`${request.rawPath}?${request.rawQuery}`);
+    if (!check.valid) return mediaStatus(403, check.reason === 'expired' ? 'This link has expired.' : 'This link is not valid.');
+  }
+
+  const { storage } = source;
+  // MEDIA_ROOT set to the project's folder (or above it) must not publish the rows or the settings.
+  if (isProjectFile(storage, name)) return notFound();
+  if (!isLocal(storage, name)) {
+    // The storage serves its own files (S3, Azure…); its URL is where they are.
+    return { status: 302, headers: { Location: storage.url(name), 'Cache-Control': 'no-store', 'Content-Length': '0' } };
+  }
+
+  let file: File;
+  try {
+    file = await storage.open(name);
+  } catch {
+    return notFound();
+  }
+  let streaming = false;
+  try {
+    let head: Uint8Array;
+    try {
+      // Reading the first byte tells a file from a folder (which opens, but cannot be read).
+      head = await file.peekStart(1);
+    } catch {
+      return notFound();
+    }
+    const size = file.sizeIfKnown ?? (await storage.size(name));
+    const modified = await optional(() => storage.getModifiedTime(name));
+    const validators: Validators = { etag: etagOf(size, modified), lastModified: modified && toWholeSeconds(modified) };
+    const contentType = safeContentType(
+      (await recordedContentTypeIfReadable(source, name))
+        ?? (head.byteLength === 0 ? 'application/octet-stream' : await sniffContentType(file)),
+    );
+    const headers: Record<string, string> = {
+      ...MEDIA_SECURITY_HEADERS,
+      'Content-Type': contentType,
+      'Content-Disposition': contentDisposition(isInlineImage(contentType) ? 'inline' : 'attachment', name),
+      'Accept-Ranges': 'bytes',
+      // A signed link must not outlive its expiry in a shared cache; plain media are revalidated each time.
+      'Cache-Control': signed ? 'private, no-store' : 'no-cache',
+      ETag: validators.etag!,
+    };
+    if (validators.lastModified) headers['Last-Modified'] = validators.lastModified.toUTCString();
+
+    if (isNotModified(request.headers, validators)) {
+      const { 'Content-Type': _type, 'Content-Disposition': _disposition, ...kept } = headers;
+      return { status: 304, headers: kept };
+    }
+    const range = ifRangeAllows(request.headers, validators) ? parseRange(request.headers.range, size) : { kind: 'whole' as const };
+    if (range.kind === 'unsatisfiable') return mediaStatus(416, 'Range not satisfiable.', { 'Content-Range': `bytes */${size}` });
+    const [start, end] = range.kind === 'partial' ? [range.start, range.end] : [0, size - 1];
+    headers['Content-Length'] = String(Math.max(0, end - start + 1));
+    if (range.kind === 'partial') headers['Content-Range'] = `bytes ${start}-${end}/${size}`;
+    const status = range.kind === 'partial' ? 206 : 200;
+    if (request.method === 'HEAD' || size === 0) return { status, headers };
+    streaming = true;
+    let closed = false;
+    return {
+      status,
+      headers,
+      body: {
+        chunks: byteRange(file, start, end),
+        async close() {
+          if (closed) return;
+          closed = true;
+          await file.close().catch(() => undefined);
+        },
+      },
+    };
+  } finally {
+    if (!streaming) await file.close().catch(() => undefined);
+  }
+}
