@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: the figures the issues ask for, measured on this machine. Not a test: it prints.
  *   npm run bench                 everything
- *   npm run bench -- storage rows  only some parts (storage, rows, shell, s3)
+ *   npm run bench -- storage rows  only some parts (storage, rows, shell, media, s3)
  */
 import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { copyFile, readFile } from 'node:fs/promises';
@@ -116,6 +116,11 @@ const parts: Record<string, (workspace: string) => Promise<void>> = {
     const { benchShell } = await import('./shell.ts');
     report('## filefield shell -c "1"');
     await benchShell(report);
+  },
+  media: async () => {
+    const { benchMedia } = await import('./media.ts');
+    report(`## HTTP: media serving (autocannon, 10 connections, 127.0.0.1)`);
+    await benchMedia(report);
   },
   s3: async () => {
     const { benchS3 } = await import('./s3.ts');

@@ -3,7 +3,8 @@
  * Every change is a read-modify-write under a cross-process lock, on data re-read whenever another
  * process changed the file since we last saw it, written atomically (temp file + rename, by lowdb's steno).
  */
-import { mkdir, stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Low } from 'lowdb';
 import { DataFile } from 'lowdb/node';
@@ -66,10 +67,13 @@ function makeSerializer(): (data: DatabaseData) => string {
   };
 }
 
-/** Identifies one version of the file: a rename gives a new inode, so any outside write is seen. */
+/**
+ * Identifies one version of the file: a rename gives a new inode, so any outside write is seen. Checked on
+ * every read, so synchronous: a local stat costs less than a round trip through the thread pool.
+ */
 async function versionOf(file: string): Promise<string | null> {
   try {
-    const stats = await stat(file);
+    const stats = statSync(file);
     return `${stats.ino}:${stats.size}:${stats.mtimeMs}`;
   } catch (error) {
     if (errorCode(error) === 'ENOENT') return null;

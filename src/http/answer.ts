@@ -4,8 +4,6 @@
  * upload logic builds these and never touches either transport.
  */
 import type { ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 
 /** A body read piece by piece from storage; close() releases what it reads from, read to the end or not. */
 export interface StreamedBody {
@@ -71,12 +69,36 @@ export async function sendToNode(answer: HttpAnswer, method: string | undefined,
     response.end(body);
     return;
   }
+  const pieces = body.chunks[Symbol.asyncIterator]();
   try {
-    // pipeline() stops reading when the client goes away mid-download; a broken download is not our error.
-    await pipeline(Readable.from(body.chunks, { objectMode: false }), response).catch(() => undefined);
+    let next = pieces.next();
+    for (;;) {
+      const { value, done } = await next;
+      // A client that went away mid-download stops the reading; a broken download is not our error.
+      if (done || response.destroyed) break;
+      // The next piece is read while this one is sent: the disk and the network work at the same time.
+      next = pieces.next();
+      if (!response.write(value)) await drainedOrClosed(response);
+    }
+    response.end();
+  } catch {
+    response.destroy();
   } finally {
+    await pieces.return?.();
     await body.close();
   }
+}
+
+function drainedOrClosed(response: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      response.off('drain', done);
+      response.off('close', done);
+      resolve();
+    };
+    response.on('drain', done);
+    response.on('close', done);
+  });
 }
 
 /** The answer as a web Response; a streamed body is pulled from storage only as fast as the client reads. */

@@ -26,10 +26,17 @@ function loadedFileModels(): ModelClass[] {
   return [...modelRegistry.values()].filter((model) => model.fileFields().length > 0);
 }
 
+let lastPrefix: { mediaUrl: string; prefix: string } | null = null;
+
+function cachedPrefixOf(mediaUrl: string): string {
+  if (lastPrefix?.mediaUrl !== mediaUrl) lastPrefix = { mediaUrl, prefix: mediaPrefixOf(mediaUrl) };
+  return lastPrefix.prefix;
+}
+
 /** The source for a request path, or null when the path is not under MEDIA_URL (read per request: settings may change). */
 function sourceFor(options: MediaHandlerOptions, target: RequestTarget): MediaSource | null {
   if (settings.MEDIA_URL === null) return null;
-  const prefix = mediaPrefixOf(settings.MEDIA_URL);
+  const prefix = cachedPrefixOf(settings.MEDIA_URL);
   if (!target.rawPath.startsWith(prefix)) return null;
   const storage = typeof options.storage === 'object' ? options.storage : storages.get(options.storage ?? 'default');
   return { storage, prefix, models: options.models ?? loadedFileModels() };

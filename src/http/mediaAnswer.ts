@@ -42,24 +42,18 @@ function mediaStatus(status: number, message: string, headers: Record<string, st
 
 const notFound = (): HttpAnswer => mediaStatus(404, 'Not found.');
 
-function isLocal(storage: Storage, name: string): boolean {
+/** Where a local storage keeps the name ('refused' when it refuses the name), or null for a remote storage. */
+function localPathOf(storage: Storage, name: string): string | 'refused' | null {
   try {
-    storage.path(name);
-    return true;
+    return storage.path(name);
   } catch (error) {
     // A name refused by a local storage is still a local storage's answer; only "no paths" means remote.
-    return error instanceof SuspiciousOperation;
+    return error instanceof SuspiciousOperation ? 'refused' : null;
   }
 }
 
 /** The database (and its lock and journal) and the settings file, wherever MEDIA_ROOT is. */
-function isProjectFile(storage: Storage, name: string): boolean {
-  let path: string;
-  try {
-    path = storage.path(name);
-  } catch {
-    return false;
-  }
+function isProjectFile(path: string): boolean {
   const database = settings.DATABASE;
   return path === settings.SETTINGS_FILE || path === database || path.startsWith(`${database}.`);
 }
@@ -99,9 +93,18 @@ async function recordedContentTypeIfReadable(source: MediaSource, name: string):
   }
 }
 
-/** Bytes [start, end] of the file, read forward in pieces so memory stays at one piece per download. */
-async function* byteRange(file: File, start: number, end: number): AsyncGenerator<Uint8Array> {
+/**
+ * Bytes [start, end] of the file, read forward in pieces so memory stays at one piece per download.
+ * `head` is the start of a seekable file, read already: what it covers is not read again.
+ */
+async function* byteRange(file: File, start: number, end: number, head: Uint8Array): AsyncGenerator<Uint8Array> {
   if (file.seekable) {
+    if (start < head.byteLength) {
+      const covered = head.subarray(start, Math.min(end + 1, head.byteLength));
+      yield covered;
+      start += covered.byteLength;
+      if (start > end) return;
+    }
     file.seek(start);
   } else {
     for (let skipped = 0; skipped < start;) {
@@ -134,9 +137,10 @@ export async function answerMedia(request: MediaRequest, source: MediaSource): P
   }
 
   const { storage } = source;
+  const localPath = localPathOf(storage, name);
   // MEDIA_ROOT set to the project's folder (or above it) must not publish the rows or the settings.
-  if (isProjectFile(storage, name)) return notFound();
-  if (!isLocal(storage, name)) {
+  if (localPath !== null && localPath !== 'refused' && isProjectFile(localPath)) return notFound();
+  if (localPath === null) {
     // The storage serves its own files (S3, Azure…); its URL is where they are.
     return { status: 302, headers: { Location: storage.url(name), 'Cache-Control': 'no-store', 'Content-Length': '0' } };
   }
@@ -149,20 +153,21 @@ export async function answerMedia(request: MediaRequest, source: MediaSource): P
   }
   let streaming = false;
   try {
-    let head: Uint8Array;
-    try {
-      // Reading the first byte tells a file from a folder (which opens, but cannot be read).
-      head = await file.peekStart(1);
-    } catch {
-      return notFound();
-    }
-    const size = file.sizeIfKnown ?? (await storage.size(name));
-    const modified = await optional(() => storage.getModifiedTime(name));
+    const knownSize = file.sizeIfKnown;
+    // Reading tells a file from a folder (which opens, but cannot be read). A small file is read whole here, once.
+    const peeked = file.peekStart(file.seekable && knownSize !== undefined ? Math.max(1, Math.min(knownSize, STREAM_CHUNK_SIZE)) : 1)
+      .catch(() => null);
+    // Independent reads, at the same time: the request waits for the slowest, not for their sum.
+    const [head, modified, recordedType] = await Promise.all([
+      peeked,
+      // An open local file tells its own time (no second look-up by name); others are asked through the storage.
+      file.modifiedTimeIfKnown ?? optional(() => storage.getModifiedTime(name)),
+      recordedContentTypeIfReadable(source, name),
+    ]);
+    if (head === null) return notFound();
+    const size = knownSize ?? (await storage.size(name));
     const validators: Validators = { etag: etagOf(size, modified), lastModified: modified && toWholeSeconds(modified) };
-    const contentType = safeContentType(
-      (await recordedContentTypeIfReadable(source, name))
-        ?? (head.byteLength === 0 ? 'application/octet-stream' : await sniffContentType(file)),
-    );
+    const contentType = safeContentType(recordedType ?? (head.byteLength === 0 ? 'application/octet-stream' : await sniffContentType(file)));
     const headers: Record<string, string> = {
       ...MEDIA_SECURITY_HEADERS,
       'Content-Type': contentType,
@@ -191,7 +196,7 @@ export async function answerMedia(request: MediaRequest, source: MediaSource): P
       status,
       headers,
       body: {
-        chunks: byteRange(file, start, end),
+        chunks: byteRange(file, start, end, file.seekable ? head : new Uint8Array(0)),
         async close() {
           if (closed) return;
           closed = true;

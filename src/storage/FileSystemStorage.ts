@@ -6,9 +6,9 @@
  * other) or, with allowOverwrite, by rename() (an atomic replacement). A crash or a failing source leaves
  * no partial file under a final name.
  */
-import { constants, existsSync, realpathSync } from 'node:fs';
+import { constants, existsSync, readlinkSync, realpathSync } from 'node:fs';
 import {
-  chmod, lchown, link, lstat, mkdir, open, readdir, readlink, rename, rmdir, stat, unlink, type FileHandle,
+  chmod, lchown, link, lstat, mkdir, open, readdir, rename, rmdir, stat, unlink, type FileHandle,
 } from 'node:fs/promises';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { SuspiciousFileOperation, errorCode } from '../errors.ts';
@@ -126,7 +126,8 @@ export class FileSystemStorage extends MediaRootStorage {
     if (!canReachThroughDescriptors()) return false;
     let real: string;
     try {
-      real = (await readlink(`/proc/self/fd/${handle.fd}`)).replace(/ \(deleted\)$/, '');
+      // /proc answers from memory: a thread-pool round trip would cost more than the call.
+      real = readlinkSync(`/proc/self/fd/${handle.fd}`).replace(/ \(deleted\)$/, '');
     } catch {
       return false;
     }
