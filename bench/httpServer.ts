@@ -5,37 +5,30 @@
  *   express: one Express 5 app serving the same files through express.static (/static/…) and mediaHandler (/media/…)
  *   serve:   `filefield serve` with <rows> Profile rows in the database
  */
+import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ContentFile, configure, settings } from '../src/index.ts';
+import { ContentFile, configure, settings, storages } from '../src/index.ts';
 import { mediaHandler } from '../src/http/index.ts';
-import { connection } from '../src/models/connection.ts';
 import { serve } from '../src/server/index.ts';
 import { Profile } from '../example/models.ts';
+import { seedProfileRows } from './seed.ts';
 
 const [kind, folder, rowsText] = process.argv.slice(2);
 await configure({ BASE_DIR: folder!, SECRET_KEY: 'bench-secret-key-0123456789' });
 
-/** `rows` rows in all: seeded ones written straight to the database, and one saved through the field. */
+/** `rows` rows in all: seeded ones, and one saved through the field. */
 async function profiles(rows: number, png: Uint8Array): Promise<Profile> {
-  const { database } = connection();
-  await database.write((data) => {
-    const table = database.table(data, Profile.tableName);
-    for (let index = 1; index < rows; index++) {
-      const id = database.nextId(data, Profile.tableName);
-      table.push({ id, name: `user ${id}`, picture: { name: `profile_pics/seed-${id}.png`, size: png.byteLength, contentType: 'image/png', width: 64, height: 48 } });
-    }
-  });
+  await seedProfileRows(Profile, rows - 1, png.byteLength);
   const profile = new Profile({ name: 'benched' });
   await profile.picture.save('benched.png', new ContentFile(png));
   return profile;
 }
 
-const { readFile } = await import('node:fs/promises');
 const png = new Uint8Array(await readFile(new URL('../fixtures/image.png', import.meta.url)));
 const profile = await profiles(Number(rowsText), png);
 const large = new Uint8Array(1024 * 1024).map((_, index) => index % 251);
-const largeName = await (await import('../src/index.ts')).storages.get('default').save('bench/large.bin', new ContentFile(large));
+const largeName = await storages.get('default').save('bench/large.bin', new ContentFile(large));
 
 if (kind === 'express') {
   const { default: express } = await import('express');

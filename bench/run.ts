@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import { ContentFile, File, FileSystemStorage, configure } from '../src/index.ts';
-import { connection } from '../src/models/connection.ts';
+import { seedProfileRows } from './seed.ts';
 import { measure as measureEvery, MiB } from './measure.ts';
 
 const report = (line: string): void => console.log(line);
@@ -88,14 +88,7 @@ async function benchRows(workspace: string): Promise<void> {
   for (const existing of [1_000, 10_000]) {
     const folder = join(workspace, `rows-${existing}`);
     await configure({ BASE_DIR: folder, MEDIA_ROOT: 'media', DATABASE: 'db.json' });
-    const { database } = connection();
-    await database.write((data) => {
-      const table = database.table(data, Profile.tableName);
-      for (let index = 0; index < existing; index++) {
-        const id = database.nextId(data, Profile.tableName);
-        table.push({ id, name: `user ${id}`, picture: { name: `profile_pics/seed-${id}.png`, size: png.byteLength, contentType: 'image/png', width: 64, height: 48 } });
-      }
-    });
+    await seedProfileRows(Profile, existing, png.byteLength);
     const rounds = 200;
     const times: number[] = [];
     for (let index = 0; index < rounds; index++) {

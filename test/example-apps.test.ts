@@ -3,34 +3,19 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chromium } from 'playwright-core';
 import { Profile, createMediaProject, filesUnder, fixture, type MediaProject } from './support/serveProject.ts';
+import { listenOnFreePort, type Listening } from './support/webApps.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const missingBrowser = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (Debian package: chromium)`;
 const imageBytes = new Uint8Array(readFileSync(fixture('image.png')));
 
-interface Started {
-  origin: string;
-  close(): Promise<void>;
-}
-
-async function listen(server: Server): Promise<Started> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => new Promise((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
-  };
-}
-
 // The apps read MEDIA_URL when they are made: imported after the project is configured.
-const EXAMPLES: Record<string, () => Promise<Started>> = {
-  Express: async () => listen(createServer((await import('../example/apps/express.ts')).app)),
+const EXAMPLES: Record<string, () => Promise<Listening>> = {
+  Express: async () => listenOnFreePort(createServer((await import('../example/apps/express.ts')).app)),
   Fastify: async () => {
     const { app } = await import('../example/apps/fastify.ts');
     await app.listen({ port: 0, host: '127.0.0.1' });
@@ -39,7 +24,7 @@ const EXAMPLES: Record<string, () => Promise<Started>> = {
   Hono: async () => {
     const { app } = await import('../example/apps/hono.ts');
     const { getRequestListener } = await import('@hono/node-server');
-    return listen(createServer(getRequestListener(app.fetch, { overrideGlobalObjects: false })));
+    return listenOnFreePort(createServer(getRequestListener(app.fetch, { overrideGlobalObjects: false })));
   },
 };
 
@@ -51,7 +36,7 @@ after(() => project.remove());
 
 for (const [name, start] of Object.entries(EXAMPLES)) {
   describe(`example/apps: ${name}`, () => {
-    let app: Started;
+    let app: Listening;
     before(async () => {
       app = await start();
     });

@@ -4,14 +4,14 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import express from 'express';
 import { ContentFile, storages } from '../src/index.ts';
 import { fetchMediaHandler, fetchUploadHandler, mediaHandler, uploadHandler } from '../src/http/index.ts';
 import { Picture } from './support/process-models.ts';
 import { Document, Profile, createMediaProject, fixture, type MediaProject } from './support/serveProject.ts';
+import { listenOnFreePort, type Listening } from './support/webApps.ts';
 
 const imageBytes = new Uint8Array(readFileSync(fixture('image.png')));
 let project: MediaProject;
@@ -24,17 +24,6 @@ after(() => {
   project.remove();
 });
 
-async function listen(server: Server): Promise<{ origin: string; close: () => Promise<void> }> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => new Promise((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
-  };
-}
-
 function imageForm(name: string): FormData {
   const form = new FormData();
   form.append('name', name);
@@ -45,7 +34,7 @@ function imageForm(name: string): FormData {
 const openDescriptors = (): number => readdirSync('/proc/self/fd').length;
 
 describe('mediaHandler in Express', () => {
-  let app: { origin: string; close: () => Promise<void> };
+  let app: Listening;
   let url: string;
   before(async () => {
     const express5 = express();
@@ -55,7 +44,7 @@ describe('mediaHandler in Express', () => {
     });
     express5.post('/profiles', uploadHandler(Profile, { field: 'picture', fields: ['name'] }));
     express5.post('/profiles/form', uploadHandler(Profile, { field: 'picture', redirect: (profile) => `/profiles/${profile.id}` }));
-    app = await listen(createServer(express5));
+    app = await listenOnFreePort(createServer(express5));
     const profile = new Profile({ name: 'root' });
     await profile.picture.save('root.png', new ContentFile(imageBytes));
     url = profile.picture.url;
@@ -110,7 +99,7 @@ describe('making a handler', () => {
   });
 
   test('without next(), a path outside MEDIA_URL gets a 404', async () => {
-    const app = await listen(createServer((request, response) => void mediaHandler()(request, response)));
+    const app = await listenOnFreePort(createServer((request, response) => void mediaHandler()(request, response)));
     try {
       const response = await fetch(`${app.origin}/elsewhere`);
       assert.equal(response.status, 404);

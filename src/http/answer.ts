@@ -24,32 +24,20 @@ export const PLAIN_ANSWER_HEADERS = {
   'Cache-Control': 'no-store',
 } as const;
 
-export function textAnswer(status: number, message: string, headers: Record<string, string> = {}): HttpAnswer {
-  const body = `${message}\n`;
+function wholeAnswer(status: number, body: string, contentType: string, headers: Record<string, string>): HttpAnswer {
   return {
     status,
-    headers: {
-      ...PLAIN_ANSWER_HEADERS,
-      'Content-Type': 'text/plain; charset=utf-8',
-      'Content-Length': String(Buffer.byteLength(body)),
-      ...headers,
-    },
+    headers: { ...PLAIN_ANSWER_HEADERS, 'Content-Type': contentType, 'Content-Length': String(Buffer.byteLength(body)), ...headers },
     body,
   };
 }
 
+export function textAnswer(status: number, message: string, headers: Record<string, string> = {}): HttpAnswer {
+  return wholeAnswer(status, `${message}\n`, 'text/plain; charset=utf-8', headers);
+}
+
 export function jsonAnswer(status: number, value: unknown, headers: Record<string, string> = {}): HttpAnswer {
-  const body = JSON.stringify(value);
-  return {
-    status,
-    headers: {
-      ...PLAIN_ANSWER_HEADERS,
-      'Content-Type': 'application/json; charset=utf-8',
-      'Content-Length': String(Buffer.byteLength(body)),
-      ...headers,
-    },
-    body,
-  };
+  return wholeAnswer(status, JSON.stringify(value), 'application/json; charset=utf-8', headers);
 }
 
 function isStreamed(body: HttpAnswer['body']): body is StreamedBody {

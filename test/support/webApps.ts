@@ -1,7 +1,7 @@
 // The servers the HTTP suite runs against: `filefield serve` and apps of three real frameworks (Express 5,
 // Fastify 5, Hono on @hono/node-server) that mount filefield/http's handlers, each on a free port of 127.0.0.1.
 // Each offers media at MEDIA_URL and an upload per model at /upload/<Model> (the serve page's paths).
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { settings, type Model, type ModelClass } from '../../src/index.ts';
 import { fetchMediaHandler, fetchUploadHandler, mediaHandler, uploadHandler, type UploadHandlerOptions } from '../../src/http/index.ts';
@@ -11,13 +11,10 @@ import { Document, Profile } from './serveProject.ts';
 export type ServerKind = 'filefield serve' | 'Express 5' | 'Fastify 5' | 'Hono (node-server)';
 export const SERVER_KINDS: readonly ServerKind[] = ['filefield serve', 'Express 5', 'Fastify 5', 'Hono (node-server)'];
 
-export interface RunningApp {
+export interface RunningApp extends Listening {
   kind: ServerKind;
-  /** e.g. http://127.0.0.1:41234 */
-  origin: string;
   /** What an accepted upload answers: the page redirects (POST-redirect-GET), the handlers say 201 with JSON. */
   acceptedStatus: 201 | 303;
-  close(): Promise<void>;
 }
 
 /** The uploads the apps mount: one file field of each model, and its text fields. */
@@ -30,18 +27,25 @@ function mediaRoute(): string {
   return `${settings.MEDIA_URL}*`;
 }
 
-function listening(server: Server): Promise<string> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`));
-  });
+export interface Listening {
+  /** e.g. http://127.0.0.1:41234 */
+  origin: string;
+  close(): Promise<void>;
 }
 
-function closer(server: Server): () => Promise<void> {
-  return () => new Promise((resolve, reject) => {
-    server.close((error) => (error ? reject(error) : resolve()));
-    server.closeAllConnections();
+/** Listens on a free port of 127.0.0.1; close() also ends the connections still open. */
+export async function listenOnFreePort(server: Server): Promise<Listening> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
   });
+  return {
+    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise((resolve, reject) => {
+      server.close((error) => (error ? reject(error) : resolve()));
+      server.closeAllConnections();
+    }),
+  };
 }
 
 async function startExpress(): Promise<RunningApp> {
@@ -50,8 +54,7 @@ async function startExpress(): Promise<RunningApp> {
   // Mounted under its path, as an app would: the handler reads req.originalUrl.
   app.use(settings.MEDIA_URL!, mediaHandler());
   for (const [model, options] of UPLOADS) app.post(`/upload/${model.name}`, uploadHandler(model, options));
-  const server = (await import('node:http')).createServer(app);
-  return { kind: 'Express 5', origin: await listening(server), acceptedStatus: 201, close: closer(server) };
+  return { kind: 'Express 5', acceptedStatus: 201, ...(await listenOnFreePort(createServer(app))) };
 }
 
 async function startFastify(): Promise<RunningApp> {
@@ -78,7 +81,7 @@ async function startFastify(): Promise<RunningApp> {
 
 async function startHono(): Promise<RunningApp> {
   const { Hono } = await import('hono');
-  const { serve: serveHono } = await import('@hono/node-server');
+  const { getRequestListener } = await import('@hono/node-server');
   const app = new Hono();
   const media = fetchMediaHandler();
   app.get(mediaRoute(), (context) => media(context.req.raw));
@@ -86,13 +89,9 @@ async function startHono(): Promise<RunningApp> {
     const upload = fetchUploadHandler(model, options);
     app.post(`/upload/${model.name}`, (context) => upload(context.req.raw));
   }
-  const origin = await new Promise<{ server: Server; origin: string }>((resolve) => {
-    // The other servers of the suite share this process: keep its global Request and Response as they are.
-    const server = serveHono({ fetch: app.fetch, port: 0, hostname: '127.0.0.1', overrideGlobalObjects: false }, (info) => {
-      resolve({ server: server as Server, origin: `http://127.0.0.1:${info.port}` });
-    });
-  });
-  return { kind: 'Hono (node-server)', origin: origin.origin, acceptedStatus: 201, close: closer(origin.server) };
+  // The other servers of the suite share this process: keep its global Request and Response as they are.
+  const server = createServer(getRequestListener(app.fetch, { overrideGlobalObjects: false }));
+  return { kind: 'Hono (node-server)', acceptedStatus: 201, ...(await listenOnFreePort(server)) };
 }
 
 async function startServe(): Promise<RunningApp> {
