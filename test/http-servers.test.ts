@@ -64,6 +64,15 @@ for (const kind of SERVER_KINDS) {
         assert.equal(sha256(new Uint8Array(await response.arrayBuffer())), sha256(imageBytes));
       });
 
+      test('HEAD gets the headers of the GET and no body', async () => {
+        const response = await fetch(`${app.origin}${imageUrl}`, { method: 'HEAD' });
+        assert.equal(response.status, 200);
+        assert.equal(response.headers.get('content-type'), 'image/png');
+        assert.equal(Number(response.headers.get('content-length')), imageBytes.byteLength);
+        assert.match(response.headers.get('etag')!, /^"[^"]+"$/);
+        assert.equal((await response.arrayBuffer()).byteLength, 0);
+      });
+
       test('Range: the first ten bytes', async () => {
         const response = await get(imageUrl, { range: 'bytes=0-9' });
         assert.equal(response.status, 206);
