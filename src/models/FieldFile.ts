@@ -4,7 +4,9 @@
  */
 import { inspect } from 'node:util';
 import { FieldError } from '../errors.ts';
+import type { ContentDigest } from '../files/digest.ts';
 import { ContentFile, File, formatBytes } from '../files/File.ts';
+import { StructureCheckedFile } from '../files/imageVerification.ts';
 import { toFile, type Savable } from '../storage/Storage.ts';
 import type { Storage } from '../storage/Storage.ts';
 import type { FileField, ImageField } from './FileField.ts';
@@ -25,6 +27,8 @@ export interface FileMetadata {
 /** Called around the moment bytes reach the storage, so a model save can journal them. */
 export interface StoreHooks {
   beforeStore(requestedName: string): Promise<void>;
+  /** Storage.save's option of the same name: before the file can appear under `name`. */
+  beforePublish(name: string, digest: ContentDigest): Promise<void>;
   afterStore(storedName: string): Promise<void>;
 }
 
@@ -160,10 +164,25 @@ export class FieldFile extends File {
   }
 
   private async store(name: string, file: File, hooks?: StoreHooks): Promise<void> {
+    try {
+      await this.storeOpen(name, file, hooks);
+    } finally {
+      await file.closeIfOwned(); // also when the field refuses the content before the storage sees it
+    }
+  }
+
+  private async storeOpen(name: string, file: File, hooks?: StoreHooks): Promise<void> {
     const metadata = await this.field.inspect(file);
     const requested = this.field.generateFilename(this.instance, this.field.nameFor(name, metadata));
     await hooks?.beforeStore(requested);
-    const stored = await this.storage.save(requested, file, { maxLength: this.field.maxLength });
+    const content = this.field.contentToStore(file, metadata);
+    let stored: string;
+    try {
+      stored = await this.storage.save(requested, content, { maxLength: this.field.maxLength, beforePublish: hooks?.beforePublish });
+    } catch (error) {
+      // The field's refusal, even where a storage reports the failed read of the content in its own terms.
+      throw (content instanceof StructureCheckedFile && content.failure) || error;
+    }
     await hooks?.afterStore(stored);
     const size = file.sizeIfKnown ?? (await this.storage.size(stored));
     const { extension: _ignored, ...kept } = metadata;
