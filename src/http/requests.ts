@@ -5,7 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 import { textAnswer, type HttpAnswer } from './answer.ts';
 import { CONDITIONAL_HEADER_NAMES, type RequestHeaders } from './conditional.ts';
-import { serviceProblemOf } from './problems.ts';
+import { loggedServiceProblemOf } from './problems.ts';
 
 export type NextFunction = (error?: unknown) => void;
 
@@ -53,7 +53,7 @@ export function webConditionalHeaders(request: Request): RequestHeaders {
 
 /** The answer to an error that escaped a handler: the server's state said plainly, anything else a bare 500. */
 export function failureAnswer(error: unknown, describe: string): HttpAnswer {
-  const problem = serviceProblemOf(error);
+  const problem = loggedServiceProblemOf(error);
   if (problem) return textAnswer(problem.status, problem.message);
   console.error(`filefield: error while answering ${describe}`, error);
   return textAnswer(500, 'Internal server error: see the server output.', { Connection: 'close' });

@@ -11,7 +11,7 @@ import type { Model, ModelClass } from '../models/Model.ts';
 import { jsonAnswer, sendToNode, toWebResponse, type HttpAnswer } from './answer.ts';
 import type { FetchHandler } from './media.ts';
 import { receiveUpload, uploadOptionsFromSettings, valueFieldsOf, type IncomingUpload, type UploadForm } from './receiveUpload.ts';
-import { serviceProblemOf } from './problems.ts';
+import { loggedServiceProblemOf } from './problems.ts';
 import type { NextFunction } from './requests.ts';
 
 export interface UploadHandlerOptions<M extends Model = Model> {
@@ -55,7 +55,7 @@ async function answerUpload(incoming: IncomingUpload, form: UploadForm, options:
     const fieldFile = (instance as unknown as Record<string, FieldFile>)[options.field]!;
     return jsonAnswer(201, { row: { id: instance.id, ...instance.toRow() }, url: fieldFile.url });
   } catch (error) {
-    const problem = serviceProblemOf(error);
+    const problem = loggedServiceProblemOf(error);
     if (problem) return jsonAnswer(problem.status, { error: problem.message });
     throw error;
   }

@@ -53,7 +53,7 @@ async function sendPage(response: ServerResponse, status: number, context: AppCo
   try {
     page = await renderIndexPage(pageContext, state);
   } catch (error) {
-    const problem = serviceProblemOf(error);
+    const problem = serviceProblemOf(error, true);
     if (!problem) throw error;
     sendRendered(response, problem.status, renderProblemPage(pageContext, problem.message), headers);
     return;
@@ -89,7 +89,7 @@ async function handleUpload(requestIn: IncomingMessage, response: ServerResponse
   try {
     outcome = await receiveUpload({ headers: requestIn.headers, body: requestIn }, wholeModelForm(model), uploadOptionsFromSettings());
   } catch (error) {
-    const problem = serviceProblemOf(error);
+    const problem = serviceProblemOf(error, true);
     if (!problem) throw error;
     const state: PageState = { refused: { table: model.tableName, message: problem.message, values: {} } };
     await sendPage(response, problem.status, context, state, { Connection: 'close' });
@@ -142,7 +142,11 @@ async function route(requestIn: IncomingMessage, response: ServerResponse, conte
     return;
   }
 
-  await context.media(requestIn, response, () => sendText(response, 404, 'Not found.'));
+  await context.media(requestIn, response, (error?: unknown) => {
+    // An error passed on is answered as any other (500, logged), not as "not found".
+    if (error !== undefined) throw error;
+    return sendText(response, 404, 'Not found.');
+  });
 }
 
 /** Request targets are attacker-chosen; control characters must not reach the terminal. */
