@@ -63,7 +63,9 @@ export async function serve(options: ServeOptions = {}): Promise<RunningServer> 
   }));
   // A slow or stalled client must not hold a connection open for ever, nor many clients take every socket.
   const idleTimeout = settings.REQUEST_IDLE_TIMEOUT * 1000;
-  server.timeout = idleTimeout;
+  // An upload's body is timed by the upload reader, which cleans up and answers 408; the socket's own limit
+  // is the backstop for every other stall (a client that never reads its download).
+  server.timeout = idleTimeout * 2;
   server.headersTimeout = Math.min(30 * 1000, idleTimeout);
   server.requestTimeout = 10 * 60 * 1000;
   server.maxConnections = settings.SERVE_MAX_CONNECTIONS;
