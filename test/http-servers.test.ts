@@ -320,6 +320,17 @@ for (const kind of SERVER_KINDS) {
         assert.deepEqual(await snapshot(), before);
       });
 
+      test('a form with more parts than the model has fields gets 400 and stores nothing', async () => {
+        const before = await snapshot();
+        const form = new FormData();
+        for (let index = 0; index < 50; index++) form.append('name', `again ${index}`);
+        form.append('picture', new Blob([imageBytes]), 'many.png');
+        const response = await fetch(`${app.origin}/upload/Profile`, { method: 'POST', body: form, redirect: 'manual', headers: { origin: app.origin } });
+        assert.equal(response.status, 400);
+        assert.match(await response.text(), /The form has more (fields|parts) than the model/);
+        assert.deepEqual(await snapshot(), before);
+      });
+
       test('a field the model does not have gets 400 and stores nothing', async () => {
         const before = await snapshot();
         const response = await upload(app, 'Profile', { name: 'x', admin: 'yes', picture: { bytes: imageBytes, filename: 'x.png' } });
