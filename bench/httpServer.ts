@@ -33,6 +33,11 @@ const largeName = await storages.get('default').save('bench/large.bin', new Cont
 if (kind === 'express') {
   const { default: express } = await import('express');
   const app = express();
+  // The server's own CPU time so far (µs), so the bench can tell the cost per request apart from the machine's load.
+  app.get('/cpu', (_request, response) => {
+    const { user, system } = process.cpuUsage();
+    response.json(user + system);
+  });
   app.use('/static', express.static(settings.MEDIA_ROOT));
   app.use(settings.MEDIA_URL!, mediaHandler());
   const server = createServer(app);

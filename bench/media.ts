@@ -44,11 +44,25 @@ async function startServer(kind: 'express' | 'serve', rows: number): Promise<Sta
   };
 }
 
-/** Requests per second (mean) for GETs of one URL; any non-2xx answer fails the bench. */
-async function requestsPerSecond(url: string, seconds = SECONDS): Promise<number> {
+interface Rate {
+  /** Requests per second (mean). */
+  perSecond: number;
+  /** The server's CPU time per request (µs), where the server tells its CPU time: steadier than the rate on a busy machine. */
+  cpuMicroseconds: number | undefined;
+}
+
+async function serverCpu(cpuUrl: string | undefined): Promise<number | undefined> {
+  return cpuUrl === undefined ? undefined : Number(await (await fetch(cpuUrl)).text());
+}
+
+/** GETs of one URL for `seconds`; any non-2xx answer fails the bench. */
+async function measureRate(url: string, cpuUrl?: string, seconds = SECONDS): Promise<Rate> {
+  const cpuBefore = await serverCpu(cpuUrl);
   const result = await autocannon({ url, connections: CONNECTIONS, duration: seconds });
+  const cpuAfter = await serverCpu(cpuUrl);
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
-  return result.requests.average;
+  const cpuMicroseconds = cpuBefore === undefined || cpuAfter === undefined ? undefined : (cpuAfter - cpuBefore) / result.requests.total;
+  return { perSecond: result.requests.average, cpuMicroseconds };
 }
 
 function median(values: number[]): number {
@@ -56,14 +70,17 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-/** The median rate of each URL over ROUNDS rounds, the URLs taking turns, after a warm-up of each. */
-async function compare(urls: readonly string[]): Promise<number[]> {
-  for (const url of urls) await requestsPerSecond(url, 1); // warm-up: caches, JIT
-  const rates = urls.map((): number[] => []);
+/** The median rate (and CPU per request) of each URL over ROUNDS rounds, the URLs taking turns, after a warm-up of each. */
+async function compare(urls: readonly string[], cpuUrl?: string): Promise<Rate[]> {
+  for (const url of urls) await measureRate(url, undefined, 1); // warm-up: caches, JIT
+  const rates = urls.map((): Rate[] => []);
   for (let round = 0; round < ROUNDS; round++) {
-    for (const [index, url] of urls.entries()) rates[index]!.push(await requestsPerSecond(url));
+    for (const [index, url] of urls.entries()) rates[index]!.push(await measureRate(url, cpuUrl));
   }
-  return rates.map(median);
+  return rates.map((measured) => ({
+    perSecond: median(measured.map((rate) => rate.perSecond)),
+    cpuMicroseconds: cpuUrl === undefined ? undefined : median(measured.map((rate) => rate.cpuMicroseconds!)),
+  }));
 }
 
 export async function benchMedia(report: (line: string) => void): Promise<void> {
@@ -73,9 +90,11 @@ export async function benchMedia(report: (line: string) => void): Promise<void> 
       ['small image (fixtures/image.png)', express.paths.staticSmall!, express.paths.mediaSmall!],
       ['1 MiB file', express.paths.staticLarge!, express.paths.mediaLarge!],
     ] as const) {
-      const [staticRate, mediaRate] = await compare([`${express.origin}${staticPath}`, `${express.origin}${mediaPath}`]) as [number, number];
-      report(`Express 5, ${label}: express.static ${staticRate.toFixed(0)} req/s | mediaHandler ${mediaRate.toFixed(0)} req/s `
-        + `(${(mediaRate / staticRate).toFixed(2)}x express.static)`);
+      const [staticRate, mediaRate] = await compare([`${express.origin}${staticPath}`, `${express.origin}${mediaPath}`], `${express.origin}/cpu`) as [Rate, Rate];
+      report(`Express 5, ${label}: express.static ${staticRate.perSecond.toFixed(0)} req/s | mediaHandler ${mediaRate.perSecond.toFixed(0)} req/s `
+        + `(${(mediaRate.perSecond / staticRate.perSecond).toFixed(2)}x express.static); server CPU per request `
+        + `${staticRate.cpuMicroseconds!.toFixed(0)} µs | ${mediaRate.cpuMicroseconds!.toFixed(0)} µs `
+        + `(express.static's is ${(staticRate.cpuMicroseconds! / mediaRate.cpuMicroseconds!).toFixed(2)}x mediaHandler's)`);
     }
   } finally {
     await express.stop();
@@ -84,9 +103,9 @@ export async function benchMedia(report: (line: string) => void): Promise<void> 
   const few = await startServer('serve', 10);
   const many = await startServer('serve', 2000);
   try {
-    const [fewRate, manyRate] = await compare([`${few.origin}${few.paths.mediaSmall}`, `${many.origin}${many.paths.mediaSmall}`]) as [number, number];
-    report(`filefield serve, small image: ${fewRate.toFixed(0)} req/s with 10 rows | ${manyRate.toFixed(0)} req/s with 2,000 rows `
-      + `(${(manyRate / fewRate).toFixed(2)}x)`);
+    const [fewRate, manyRate] = await compare([`${few.origin}${few.paths.mediaSmall}`, `${many.origin}${many.paths.mediaSmall}`]) as [Rate, Rate];
+    report(`filefield serve, small image: ${fewRate.perSecond.toFixed(0)} req/s with 10 rows | ${manyRate.perSecond.toFixed(0)} req/s with 2,000 rows `
+      + `(${(manyRate.perSecond / fewRate.perSecond).toFixed(2)}x)`);
   } finally {
     await few.stop();
     await many.stop();

@@ -17,10 +17,8 @@ import { contentDisposition, isInlineImage, MEDIA_SECURITY_HEADERS, safeContentT
 import { mediaNameFromPath } from './mediaName.ts';
 import { isDatabaseUnreadable } from './problems.ts';
 
-/** The first read: enough for most images whole, in one read. */
-const HEAD_SIZE = 64 * 1024;
-/** Later reads: larger pieces mean fewer round trips through the thread pool; two are held at most per download. */
-const STREAM_CHUNK_SIZE = 256 * 1024;
+/** One read; a download holds two at most (the one being sent, the next). The first is most images whole. */
+const STREAM_CHUNK_SIZE = 64 * 1024;
 
 export interface MediaRequest {
   method: string;
@@ -158,7 +156,7 @@ export async function answerMedia(request: MediaRequest, source: MediaSource): P
   try {
     const knownSize = file.sizeIfKnown;
     // Reading tells a file from a folder (which opens, but cannot be read). A small file is read whole here, once.
-    const peeked = file.peekStart(file.seekable && knownSize !== undefined ? Math.max(1, Math.min(knownSize, HEAD_SIZE)) : 1)
+    const peeked = file.peekStart(file.seekable && knownSize !== undefined ? Math.max(1, Math.min(knownSize, STREAM_CHUNK_SIZE)) : 1)
       .catch(() => null);
     // Independent reads, at the same time: the request waits for the slowest, not for their sum.
     const [head, modified, recordedType] = await Promise.all([
