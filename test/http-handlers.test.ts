@@ -165,6 +165,25 @@ describe('fetchMediaHandler', () => {
   });
 });
 
+describe('fetchUploadHandler', () => {
+  test('takes a web Request as a route handler gets it (no server in between) and answers 201 with JSON', async () => {
+    const handler = fetchUploadHandler(Profile, { field: 'picture', fields: ['name'] });
+    const response = await handler(new Request('http://app.test/profiles', { method: 'POST', body: imageForm('Route') }));
+    assert.equal(response.status, 201);
+    const answer = await response.json() as { row: { id: number; name: string }; url: string };
+    const saved = await Profile.objects.get(answer.row.id);
+    assert.equal(saved.name, 'Route');
+    assert.equal(answer.url, saved.picture.url);
+  });
+
+  test('a Request that is not a form gets 400 saying so', async () => {
+    const handler = fetchUploadHandler(Profile, { field: 'picture' });
+    const response = await handler(new Request('http://app.test/profiles', { method: 'POST', body: 'a picture', headers: { 'content-type': 'text/plain' } }));
+    assert.equal(response.status, 400);
+    assert.deepEqual(await response.json(), { error: 'The upload must be sent as multipart/form-data.' });
+  });
+});
+
 describe('the content type comes from the row, found by name', () => {
   test('a row another process writes is seen by the next request, though the index was built before', async () => {
     const handler = fetchMediaHandler({ models: [Picture] });
