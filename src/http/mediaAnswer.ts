@@ -122,29 +122,41 @@ async function* byteRange(file: File, start: number, end: number, head: Uint8Arr
   }
 }
 
-/** The answer to a request for a path under the source's prefix (the caller has checked that it is under it). */
-export async function answerMedia(request: MediaRequest, source: MediaSource): Promise<HttpAnswer> {
+/** What a request asks for: a name of the storage (and whether its URL was signed), or the answer already. */
+type Located = { name: string; signed: boolean } | { answer: HttpAnswer };
+
+/** The checks before any storage call but path(): method, name, signature, the project's own files, remote storages. */
+function locate(request: MediaRequest, source: MediaSource): Located {
   if (request.method !== 'GET' && request.method !== 'HEAD') {
-    return mediaStatus(405, 'Method not allowed.', { Allow: 'GET, HEAD' });
+    return { answer: mediaStatus(405, 'Method not allowed.', { Allow: 'GET, HEAD' }) };
   }
   const name = mediaNameFromPath(request.rawPath, source.prefix);
-  if (name === null) return notFound();
+  if (name === null) return { answer: notFound() };
 
   const query = new URLSearchParams(request.rawQuery);
   const signed = query.has('signature') || query.has('expires');
   if (signed) {
     const check = verifySignedUrl(`${request.rawPath}?${request.rawQuery}`);
-    if (!check.valid) return mediaStatus(403, check.reason === 'expired' ? 'This link has expired.' : 'This link is not valid.');
+    if (!check.valid) return { answer: mediaStatus(403, check.reason === 'expired' ? 'This link has expired.' : 'This link is not valid.') };
   }
 
   const { storage } = source;
   const localPath = localPathOf(storage, name);
   // MEDIA_ROOT set to the project's folder (or above it) must not publish the rows or the settings.
-  if (localPath !== null && localPath !== 'refused' && isProjectFile(localPath)) return notFound();
+  if (localPath !== null && localPath !== 'refused' && isProjectFile(localPath)) return { answer: notFound() };
   if (localPath === null) {
     // The storage serves its own files (S3, Azure…); its URL is where they are.
-    return { status: 302, headers: { Location: storage.url(name), 'Cache-Control': 'no-store', 'Content-Length': '0' } };
+    return { answer: { status: 302, headers: { Location: storage.url(name), 'Cache-Control': 'no-store', 'Content-Length': '0' } } };
   }
+  return { name, signed };
+}
+
+/** The answer to a request for a path under the source's prefix (the caller has checked that it is under it). */
+export async function answerMedia(request: MediaRequest, source: MediaSource): Promise<HttpAnswer> {
+  const located = locate(request, source);
+  if ('answer' in located) return located.answer;
+  const { name, signed } = located;
+  const { storage } = source;
 
   let file: File;
   try {

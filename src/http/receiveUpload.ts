@@ -1,6 +1,6 @@
 /**
- * An upload's multipart body (the upload page's form, uploadHandler's): multipart data streamed through busboy straight into the model's file fields,
- * with limits on every part. Files are stored as they arrive and the row is written once all parts were
+ * An upload's multipart body (the upload page's form, uploadHandler's), streamed through busboy straight
+ * into the model's file fields, with limits on every part. Files are stored as they arrive and the row is written once all parts were
  * accepted; when anything is refused, the files already stored for this request are deleted again, so
  * nothing refused is kept: no file, no row. Until the row is written, the stored files are in the upload
  * journal, so a server killed mid-request leaves no orphan either (the next save sweeps it).
