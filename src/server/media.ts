@@ -6,7 +6,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { settings } from '../conf/settings.ts';
-import { SuspiciousOperation } from '../errors.ts';
 import { sniffContentType } from '../files/contentType.ts';
 import type { File } from '../files/File.ts';
 import type { ModelClass } from '../models/Model.ts';
@@ -68,16 +67,6 @@ function sendStatus(response: ServerResponse, status: number, message: string, h
     ...headers,
   });
   response.end(body);
-}
-
-function isLocal(storage: Storage, name: string): boolean {
-  try {
-    storage.path(name);
-    return true;
-  } catch (error) {
-    // A name refused by a local storage is still a local storage's answer; only "no paths" means remote.
-    return error instanceof SuspiciousOperation;
-  }
 }
 
 /** The database (and its lock and journal) and the settings file, wherever MEDIA_ROOT is. */
@@ -156,9 +145,14 @@ export async function serveMedia(
     sendStatus(response, 404, 'Not found.');
     return;
   }
-  if (!isLocal(storage, name)) {
-    // The storage serves its own files (S3, Azure…); its URL is where they are.
-    response.writeHead(302, { Location: storage.url(name), 'Cache-Control': 'no-store', 'Content-Length': 0 });
+  if (!storage.isLocal) {
+    // The storage serves its own files (S3, Azure…); its URL is where they are (never this very URL).
+    const location = storage.url(name);
+    if (new URL(location, 'http://media.invalid').pathname === target.rawPath) {
+      sendStatus(response, 404, 'Not found.');
+      return;
+    }
+    response.writeHead(302, { Location: location, 'Cache-Control': 'no-store', 'Content-Length': 0 });
     response.end();
     return;
   }
