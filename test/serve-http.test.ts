@@ -2,7 +2,7 @@
 import { test, describe, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { ContentFile, storages } from '../src/index.ts';
@@ -401,6 +401,18 @@ describe('signed URLs', () => {
       const response = await get(tampered.pathname + tampered.search);
       assert.equal(response.status, 403, tampered.href);
       await response.text();
+    }
+  });
+});
+
+describe('media URLs that a local storage cannot open', () => {
+  test('a 256-character path segment (ENAMETOOLONG) and a symlink loop get 404, never a redirect to themselves', async () => {
+    const loop = join(project.mediaRoot, 'loop');
+    mkdirSync(project.mediaRoot, { recursive: true });
+    symlinkSync('loop', loop);
+    for (const path of [`/media/${'a'.repeat(256)}.png`, `/media/dir/${'b'.repeat(300)}/x.txt`, '/media/loop/x.txt', '/media/loop']) {
+      const response = await get(path);
+      assert.equal(response.status, 404, `${path}: ${response.status} ${response.headers.get('location') ?? ''}`);
     }
   });
 });

@@ -123,7 +123,7 @@ describe('SFTPStorage', () => {
     ];
     for (const knownHostKey of forms) {
       const { storage } = await storageFor({ knownHostKey, root: sshd.root });
-      assert.equal(await storage.exists(''), true, String(knownHostKey));
+      assert.equal(await storage.exists('no-such-file.txt'), false, String(knownHostKey));
       await storage.close();
     }
   });

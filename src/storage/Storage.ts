@@ -376,7 +376,8 @@ export abstract class Storage {
   async exists(name: string): Promise<boolean> {
     return this.invoke('exists', name, async () => {
       const driver = this.requireDriver('exists');
-      if (isReservedName(name)) return false;
+      // The root is no file; the storage's own files are no user's.
+      if (name === '' || isReservedName(name)) return false;
       return driver.exists(this.keyOf(name));
     });
   }
