@@ -273,7 +273,7 @@ describe('SFTPStorage', () => {
     const script = `
       const { SFTPStorage } = await import('./src/storage/sftp/index.ts');
       const storage = new SFTPStorage(${JSON.stringify(options)});
-      const name = await storage.save('left-open.txt', 'no close() call');
+      const name = await storage.save('left-open.txt', new TextEncoder().encode('no close() call'));
       const file = await storage.open(name);
       console.log(Buffer.from(await file.read()).toString());
       await file.close();

@@ -11,13 +11,19 @@ export class RowFiles {
 
   constructor(private readonly journal: UploadJournal, private readonly table: string) {}
 
-  /** Hooks for one store: journal the name asked for, then the name stored (reported to `onStored`). */
+  /**
+   * Hooks for one store: journal the name asked for, then the name and bytes about to be published, then
+   * the name stored (reported to `onStored`).
+   */
   hooks(field: string, onStored: (storedName: string) => void = () => undefined): StoreHooks {
     let entry: JournalEntry | undefined;
     return {
       beforeStore: async (requestedName) => {
         entry = await this.journal.begin(this.table, field, requestedName);
         this.entries.push(entry);
+      },
+      beforePublish: async (name, digest) => {
+        await this.journal.recordPublishing(entry!, name, digest);
       },
       afterStore: async (storedName) => {
         onStored(storedName);

@@ -9,6 +9,7 @@ import { inspect } from 'node:util';
 import { SuspiciousFileOperation, SuspiciousOperation, ValidationError } from '../errors.ts';
 import { StorageOperationError } from './operationError.ts';
 import { ContentFile, File, type FileSource } from '../files/File.ts';
+import { DigestReportingFile, type ContentDigest } from '../files/digest.ts';
 import { withSizeLimit } from '../files/limits.ts';
 import { getValidFilename, validateFileName } from '../files/names.ts';
 import { join, normpath, pathParts, split, suffixes } from '../files/pythonPath.ts';
@@ -16,12 +17,19 @@ import { settings } from '../conf/settings.ts';
 import { sniffContentType } from '../files/contentType.ts';
 import type { ByteRange, DriverCapabilities, ListPage, NameClaim, ObjectHeaders, ObjectStat, StorageDriver } from './driver.ts';
 
-/** Anything save() accepts as content: a File, raw bytes or text, or what a File wraps. */
-export type Savable = File | FileSource | Uint8Array | string;
+/** Anything save() accepts as content: a File, raw bytes, or what a File wraps (never a string: see toFile()). */
+export type Savable = File | FileSource | Uint8Array;
 
 export interface SaveOptions extends ObjectHeaders {
   /** The longest name the caller can keep (a FileField's maxLength); longer candidates are shortened. */
   maxLength?: number | null;
+  /**
+   * Awaited with the name chosen for the file and the size and SHA-256 of its bytes, once the backend has
+   * read every byte and before it is given the last piece, so before the file can appear under that name.
+   * A backend that finds the name taken at the last moment stores under another one, which save() returns.
+   * The upload journal uses it so that a crash after this point leaves an orphan it can find and identify.
+   */
+  beforePublish?: (name: string, digest: ContentDigest) => Promise<void>;
 }
 
 export interface SignedUrlOptions {
@@ -56,10 +64,19 @@ function traversal(name: string): SuspiciousFileOperation {
   return new SuspiciousFileOperation(`Detected path traversal attempt in '${name}'`);
 }
 
-/** Wraps what save() was given in a File, as Django does for content without chunks(). */
+/**
+ * Wraps what save() was given in a File, as Django does for content without chunks(). A string is refused:
+ * it is as likely a path as text, and storing it as the file's bytes would lose the file either way.
+ */
 export function toFile(content: Savable, name: string | null): File {
   if (content instanceof File) return content;
-  if (typeof content === 'string' || content instanceof Uint8Array) return new ContentFile(content, name);
+  if (typeof content === 'string') {
+    throw new TypeError(
+      `The content to save is a string (${inspect(String(content).slice(0, 40))}), not a File: `
+        + 'to store text, pass new ContentFile(text); to store a file from disk, pass await File.open(path).',
+    );
+  }
+  if (content instanceof Uint8Array) return new ContentFile(content, name);
   return new File(content as FileSource, name);
 }
 
@@ -88,6 +105,8 @@ const NO_CAPABILITIES: DriverCapabilities = Object.freeze({
 
 /** The headers given to save(), carried beside Django's `_save(name, content)` signature to the base's _save. */
 const headersOfContent = new WeakMap<File, ObjectHeaders>();
+/** The name claim a save's content is being written under, for save()'s beforePublish. */
+const claimsOfContent = new WeakMap<File, NameClaim>();
 
 /** The errors a save's content threw while it was read (they come through as they are, never reworded). */
 class WatchedContent extends File {
@@ -211,14 +230,18 @@ export abstract class Storage {
     }
     validateFileName(requested, { allowRelativePath: true });
     assertUsableName(requested);
-    const { maxLength = null, ...given } = options;
+    const { maxLength = null, beforePublish, ...given } = options;
     const available = await this.getAvailableName(requested, { maxLength });
     validateFileName(available, { allowRelativePath: true });
     assertUsableName(available);
     const limited = withSizeLimit(file, settings.FILE_UPLOAD_MAX_SIZE);
     const headers = await this.headersFor(limited, given);
-    if (headers !== null) headersOfContent.set(limited, headers);
-    const stored = await this._save(available, limited);
+    // The journal learns the name the write is claiming at that moment (the base's _save moves it when taken).
+    const reported: File = beforePublish
+      ? new DigestReportingFile(limited, (digest) => beforePublish(claimsOfContent.get(reported)?.name ?? available, digest))
+      : limited;
+    if (headers !== null) headersOfContent.set(reported, headers);
+    const stored = await this._save(available, reported);
     validateFileName(stored, { allowRelativePath: true });
     return stored;
   }
@@ -242,6 +265,7 @@ export abstract class Storage {
     const driver = this.requireDriver('_save');
     const watched = new WatchedContent(content);
     const claim = this.claim(name, watched);
+    claimsOfContent.set(content, claim);
     try {
       return await driver.write({ content: watched, headers: headersOfContent.get(content) ?? {}, replace: this.replacesExistingFiles, claim });
     } catch (error) {
