@@ -99,20 +99,22 @@ export class SftpDriver implements StorageDriver {
     if (this.options.dirMode !== null) await client.chmod(folder, this.options.dirMode);
   }
 
+  /** Opening is safe to repeat: it retries once on a new connection if the connection had dropped. */
   async read(path: string, name: string): Promise<File> {
-    const lease = await this.connection.lease();
-    try {
-      const stats = await lease.client.stat(path);
-      if (stats.isDirectory) throw Object.assign(new Error(`${name} is a directory.`), { code: 'EISDIR' });
-      // The connection stays in use (and the process alive) until the file is read to its end or closed.
-      const stream = readStream(lease.sftp, path, stats.size, lease.release);
-      const file = new File(stream, name);
-      file.size = stats.size;
-      return file;
-    } catch (error) {
-      lease.release();
-      throw error;
-    }
+    return this.connection.withLease(async (lease) => {
+      try {
+        const stats = await lease.client.stat(path);
+        if (stats.isDirectory) throw Object.assign(new Error(`${name} is a directory.`), { code: 'EISDIR' });
+        // The connection stays in use (and the process alive) until the file is read to its end or closed.
+        const stream = readStream(lease.sftp, path, stats.size, lease.release);
+        const file = new File(stream, name);
+        file.size = stats.size;
+        return file;
+      } catch (error) {
+        lease.release();
+        throw error;
+      }
+    }, { retry: true });
   }
 
   async remove(path: string): Promise<void> {
