@@ -2,11 +2,13 @@
 // the root, and the created time (issue 9, items 3, 9 and 13).
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ContentFile, FileSystemStorage, InMemoryStorage, SuspiciousFileOperation, getValidFilename } from '../src/index.ts';
 
+const REPO = join(import.meta.dirname, '..');
 const freshLocation = () => mkdtempSync(join(tmpdir(), 'filefield-names-'));
 
 describe("names reserved for the storage's own files (item 3)", () => {
@@ -76,4 +78,27 @@ test('getCreatedTime() is the stored file\'s ctime, as Django returns (item 13)'
     const name = await storage.save(`created-${index}.txt`, new ContentFile('x'.repeat(1000)));
     assert.equal((await storage.getCreatedTime(name)).getTime(), statSync(storage.path(name)).ctime.getTime());
   }
+});
+
+describe('a full disk (item 8)', () => {
+  // A tmpfs of 64 KiB in a mount namespace of its own: a real ENOSPC, and nothing mounted outside the child.
+  const unshare = spawnSync('unshare', ['-Urm', 'true']);
+  test('the error names the file and the cause; no temporary file survives', { skip: unshare.status !== 0 && 'unshare -Urm is not permitted here', timeout: 120_000 }, async () => {
+    const folder = freshLocation();
+    const script = `mount -t tmpfs -o size=64k filefield-test "$1" && exec "${process.execPath}" --import tsx test/support/storage-out-of-space.ts "$1"`;
+    const child = spawn('unshare', ['-Urm', 'sh', '-c', script, 'sh', folder], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (data: Buffer) => (stdout += data.toString()));
+    child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    assert.equal(code, 0, stderr);
+    const result = JSON.parse(stdout) as { failure: { name: string; message: string; path: string; code: string } | null; files: string[] };
+    assert.ok(result.failure, 'the disk filled up');
+    assert.equal(result.failure.name, 'OutOfSpaceError');
+    assert.equal(result.failure.code, 'ENOSPC');
+    assert.equal(result.failure.path, join(folder, 'uploads', 'big.bin'));
+    assert.match(result.failure.message, /big\.bin/);
+    assert.deepEqual(result.files, ['uploads'], 'no temporary file is left');
+  });
 });

@@ -11,13 +11,12 @@ import {
   chmod, lchown, link, lstat, mkdir, open, readdir, readlink, rename, rmdir, stat, unlink, type FileHandle,
 } from 'node:fs/promises';
 import { basename, dirname, join, relative, sep } from 'node:path';
-import { SuspiciousFileOperation, errorCode } from '../errors.ts';
+import { OutOfSpaceError, SuspiciousFileOperation, errorCode, isOutOfSpace } from '../errors.ts';
 import { File } from '../files/File.ts';
 import type {
   ByteRange, DriverCapabilities, ListPage, ListRequest, ObjectHeaders, ObjectStat, StorageDriver, WriteRequest,
 } from './driver.ts';
 import type { MediaRoot } from './MediaRootStorage.ts';
-import { StorageOperationError } from './operationError.ts';
 import { isAbandoned, isTemporaryName, temporaryName } from './temporaryFiles.ts';
 
 /** Large pieces keep the number of system calls low; memory stays at one piece whatever the file's size. */
@@ -409,15 +408,9 @@ export class FileSystemDriver implements StorageDriver {
     return removed;
   }
 
-  /** A full disk or quota names the file, as every other failure a user can act on. */
-  failure(operation: string, name: string | null, error: unknown, alias: string | null): Error {
-    const code = errorCode(error);
-    if (code === 'ENOSPC' || code === 'EDQUOT') {
-      const reason = code === 'ENOSPC'
-        ? `no space left on the device of ${this.root.location}`
-        : `the disk quota of ${this.root.location} is used up`;
-      return new StorageOperationError({ backend: 'FileSystemStorage', alias, operation, fileName: name, reason, code, cause: error });
-    }
+  /** A full disk or quota names the file, as the database's writes do (one OutOfSpaceError). */
+  failure(_operation: string, name: string | null, error: unknown): Error {
+    if (isOutOfSpace(error)) return new OutOfSpaceError(name === null ? this.root.location : this.root.join(name), error);
     return error as Error;
   }
 
