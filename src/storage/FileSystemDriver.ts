@@ -69,7 +69,7 @@ function notADirectory(directory: string): Error {
 
 export class FileSystemDriver implements StorageDriver {
   readonly capabilities: DriverCapabilities = Object.freeze({
-    localPath: true, urlSigning: false, uploadSigning: true, serverSideCopy: false, contentTypes: false, flatListing: false,
+    localPath: true, urlSigning: false, uploadSigning: false, serverSideCopy: false, contentTypes: false, flatListing: false,
   });
 
   constructor(readonly root: MediaRoot) {}

@@ -143,7 +143,10 @@ function isCallersError(error: unknown): boolean {
 }
 
 export interface ListAllOptions {
+  /** Files in sub-folders too (the default). */
   recursive?: boolean;
+  /** Entries asked of the service per call (default 1000). */
+  pageSize?: number;
 }
 
 export interface ListedEntry {
@@ -420,12 +423,12 @@ export abstract class Storage {
   }
 
   /** The pages of a folder's listing, with the storage's own files (temporary, kept headers) left out. */
-  private async *pages(path: string, recursive: boolean, withDetails = false): AsyncGenerator<ListPage, void, undefined> {
+  private async *pages(path: string, recursive: boolean, withDetails = false, pageSize = LIST_PAGE_SIZE): AsyncGenerator<ListPage, void, undefined> {
     const driver = this.requireDriver('listdir');
     const key = this.keyOf(path);
     let cursor: string | null = null;
     do {
-      const page: ListPage = await driver.list(key, { recursive, withDetails, cursor, pageSize: LIST_PAGE_SIZE });
+      const page: ListPage = await driver.list(key, { recursive, withDetails, cursor, pageSize });
       yield {
         folders: page.folders.filter((folder) => !isReservedName(folder)),
         files: page.files.filter((file) => !isReservedName(file.name)),
@@ -433,6 +436,91 @@ export abstract class Storage {
       };
       cursor = page.cursor;
     } while (cursor !== null);
+  }
+
+  /**
+   * Every file under a folder ('' for all), as `{ name, size, modifiedTime }`, streamed a page at a time
+   * (never one call for a whole bucket); with `recursive: false`, the folder's own files only.
+   */
+  listAll(prefix = '', options: ListAllOptions = {}): AsyncIterable<ListedEntry> {
+    const { recursive = true, pageSize = LIST_PAGE_SIZE } = options;
+    const flat = recursive && this.capabilities.flatListing;
+    const walk = async function* (this: Storage, folder: string): AsyncGenerator<ListedEntry, void, undefined> {
+      const below = (entry: string) => (folder === '' ? entry : `${folder.replace(/\/+$/, '')}/${entry}`);
+      const subfolders: string[] = [];
+      for await (const page of this.pages(folder, flat, true, pageSize)) {
+        for (const file of page.files) yield { name: below(file.name), size: file.size, modifiedTime: file.modifiedTime };
+        if (recursive && !flat) subfolders.push(...page.folders.map(below));
+      }
+      for (const subfolder of subfolders) yield* walk.call(this, subfolder);
+    };
+    const storage = this;
+    return {
+      [Symbol.asyncIterator]: () => {
+        const entries = walk.call(storage, prefix);
+        // Failures are worded as listAll's, as every other operation's are.
+        return {
+          next: () => storage.invoke('listAll', prefix, () => entries.next()),
+          return: (value?: unknown) => entries.return(value as undefined),
+        };
+      },
+    };
+  }
+
+  /** Deletes every file under a folder ('' for all) and returns how many. */
+  async deleteAll(prefix: string): Promise<number> {
+    return this.invoke('deleteAll', prefix, async () => {
+      let deleted = 0;
+      for await (const entry of this.listAll(prefix)) {
+        await this.delete(entry.name);
+        deleted++;
+      }
+      return deleted;
+    });
+  }
+
+  /**
+   * Copies a stored file to a new name (chosen as save() chooses one) and returns it: inside the service
+   * where it can copy, else through this process, streamed. The object headers go along.
+   */
+  async copy(from: string, to: string): Promise<string> {
+    return this.invoke('copy', from, async () => {
+      const driver = this.requireDriver('copy');
+      const fromKey = this.keyOf(from);
+      if (!driver.copy) return this.copyTo(this, from, to);
+      validateFileName(to, { allowRelativePath: true });
+      assertUsableName(to);
+      const available = await this.getAvailableName(to);
+      validateFileName(available, { allowRelativePath: true });
+      return driver.copy(fromKey, { headers: {}, replace: this.replacesExistingFiles, claim: this.claim(available, null) });
+    });
+  }
+
+  /** Moves a stored file to a new name (chosen as save() chooses one): copied, then the original deleted. */
+  async move(from: string, to: string): Promise<string> {
+    return this.invoke('move', from, async () => {
+      const moved = await this.copy(from, to);
+      await this.delete(from);
+      return moved;
+    });
+  }
+
+  /** Copies a file of this storage into another one (streamed), with its object headers; the stored name there. */
+  async copyTo(target: Storage, name: string, toName: string = name): Promise<string> {
+    return this.invoke('copyTo', name, async () => {
+      const headers = await this.headers(name);
+      const file = await this.open(name);
+      try {
+        return await target.save(toName, file, headers);
+      } finally {
+        await file.close();
+      }
+    });
+  }
+
+  /** The object headers kept with a file (contentType, cacheControl, contentDisposition, metadata); {} when none. */
+  async headers(name: string): Promise<ObjectHeaders> {
+    return this.invoke('headers', name, async () => (this.driver === null ? {} : this.driver.headers(this.keyOf(name))));
   }
 
   async size(name: string): Promise<number> {

@@ -37,7 +37,7 @@ function folderPrefix(blobName: string): string {
 
 export class AzureDriver implements StorageDriver {
   readonly capabilities: DriverCapabilities = Object.freeze({
-    localPath: false, urlSigning: true, uploadSigning: true, serverSideCopy: true, contentTypes: true, flatListing: true,
+    localPath: false, urlSigning: true, uploadSigning: false, serverSideCopy: false, contentTypes: true, flatListing: true,
   });
   alias: string | null = null;
   private containerClient: Promise<ContainerClient> | null = null;

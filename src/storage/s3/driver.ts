@@ -35,7 +35,7 @@ function folderPrefix(key: string): string {
 
 export class S3Driver implements StorageDriver {
   readonly capabilities: DriverCapabilities = Object.freeze({
-    localPath: false, urlSigning: true, uploadSigning: true, serverSideCopy: true, contentTypes: true, flatListing: true,
+    localPath: false, urlSigning: true, uploadSigning: false, serverSideCopy: false, contentTypes: true, flatListing: true,
   });
   alias: string | null = null;
   private clientPromise: Promise<S3Client> | undefined;
