@@ -416,3 +416,15 @@ describe('media URLs that a local storage cannot open', () => {
     }
   });
 });
+
+test('object headers given at save time are sent (Cache-Control, an attachment disposition)', async () => {
+  const storage = storages.get('default');
+  const name = await storage.save('kept-headers/report.csv', new ContentFile('a,b\n'), {
+    contentType: 'text/csv', cacheControl: 'public, max-age=600', contentDisposition: 'attachment; filename="report.csv"',
+  });
+  const response = await get(`/media/${name}`);
+  assert.equal(response.status, 200);
+  assert.equal(response.headers.get('cache-control'), 'public, max-age=600');
+  assert.equal(response.headers.get('content-disposition'), 'attachment; filename="report.csv"');
+  assert.match(response.headers.get('content-type')!, /^text\/csv/);
+});

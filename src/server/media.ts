@@ -181,17 +181,23 @@ export async function serveMedia(
       etag: etagOf(size, modified),
       lastModified: modified && toWholeSeconds(modified),
     };
+    // The object headers given at save time; the type still goes through safeContentType().
+    const kept = await optional(() => storage.headers(name));
     const contentType = safeContentType(
       (await recordedContentType(context.models, storage, name))
+        ?? kept?.contentType
         ?? (head.byteLength === 0 ? 'application/octet-stream' : await sniffContentType(file)),
     );
     const headers: Record<string, string | number> = {
       ...MEDIA_SECURITY_HEADERS,
       'Content-Type': contentType,
-      'Content-Disposition': contentDisposition(isInlineImage(contentType) ? 'inline' : 'attachment', name),
+      // A kept disposition may only make a download of it (never render inline what is not an image).
+      'Content-Disposition': kept?.contentDisposition?.startsWith('attachment')
+        ? kept.contentDisposition
+        : contentDisposition(isInlineImage(contentType) ? 'inline' : 'attachment', name),
       'Accept-Ranges': 'bytes',
       // A signed link must not outlive its expiry in a shared cache; plain media are revalidated each time.
-      'Cache-Control': signed ? 'private, no-store' : 'no-cache',
+      'Cache-Control': signed ? 'private, no-store' : kept?.cacheControl ?? 'no-cache',
       ETag: validators.etag!,
     };
     if (validators.lastModified) headers['Last-Modified'] = validators.lastModified.toUTCString();

@@ -8,7 +8,7 @@
  */
 import { constants, existsSync, realpathSync } from 'node:fs';
 import {
-  chmod, lchown, link, lstat, mkdir, open, readdir, readlink, rename, rmdir, stat, unlink, type FileHandle,
+  chmod, lchown, link, lstat, mkdir, open, readFile, readdir, readlink, rename, rmdir, stat, unlink, writeFile, type FileHandle,
 } from 'node:fs/promises';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { OutOfSpaceError, SuspiciousFileOperation, errorCode, isOutOfSpace } from '../errors.ts';
@@ -17,6 +17,7 @@ import type {
   ByteRange, DriverCapabilities, ListPage, ListRequest, ObjectHeaders, ObjectStat, StorageDriver, WriteRequest,
 } from './driver.ts';
 import type { MediaRoot } from './MediaRootStorage.ts';
+import { headersFileName, isReservedName } from './Storage.ts';
 import { isAbandoned, isTemporaryName, temporaryName } from './temporaryFiles.ts';
 
 /** Large pieces keep the number of system calls low; memory stays at one piece whatever the file's size. */
@@ -165,7 +166,7 @@ export class FileSystemDriver implements StorageDriver {
     return new Folder(directory, (await this.checkOpened(handle, fullPath)) ? handle : (await handle.close(), null));
   }
 
-  async write({ content, replace, claim }: WriteRequest): Promise<string> {
+  async write({ content, headers, replace, claim }: WriteRequest): Promise<string> {
     let fullPath = claim.key;
     // Everything below happens in open folders, reached through their descriptors: a folder swapped for a
     // symlink after the checks cannot send the bytes (or the final name) outside the location.
@@ -193,6 +194,7 @@ export class FileSystemDriver implements StorageDriver {
         await unlink(temporary).catch(() => undefined);
       }
       await this.matchLocationGroup(target.entry(basename(fullPath)));
+      if (Object.keys(headers).length > 0) await writeFile(target.entry(headersFileName(basename(fullPath))), JSON.stringify(headers), { mode: 0o600 });
     } finally {
       if (target !== folder) await target.close();
       await folder.close();
@@ -312,8 +314,12 @@ export class FileSystemDriver implements StorageDriver {
       const location = this.root.location;
       folder = fullPath === location ? new Folder(fullPath, null) : await this.openFolder(dirname(fullPath), fullPath, false);
       const entry = fullPath === location ? fullPath : folder.entry(basename(fullPath));
-      if ((await lstat(entry)).isDirectory()) await rmdir(entry);
-      else await unlink(entry);
+      if ((await lstat(entry)).isDirectory()) {
+        await rmdir(entry);
+      } else {
+        await unlink(entry);
+        if (fullPath !== location) await unlink(folder.entry(headersFileName(basename(fullPath)))).catch(() => undefined);
+      }
     } catch (error) {
       if (errorCode(error) !== 'ENOENT') throw error;
     } finally {
@@ -336,7 +342,7 @@ export class FileSystemDriver implements StorageDriver {
   async list(folder: string, request: ListRequest): Promise<ListPage> {
     const page: ListPage = { folders: [], files: [], cursor: null };
     for (const entry of await readdir(folder, { withFileTypes: true })) {
-      if (isTemporaryName(entry.name)) continue;
+      if (isTemporaryName(entry.name) || isReservedName(entry.name)) continue;
       const entryPath = `${folder}${sep}${entry.name}`;
       const isFolder = entry.isDirectory() || (entry.isSymbolicLink() && (await isDirectory(entryPath)));
       if (isFolder) {
@@ -365,8 +371,14 @@ export class FileSystemDriver implements StorageDriver {
     return { isFolder: stats.isDirectory(), size: stats.size, modified: stats.mtime, created: stats.ctime, accessed: stats.atime };
   }
 
-  async headers(_fullPath: string): Promise<ObjectHeaders> {
-    return {};
+  /** Headers are kept beside the file, under a name reserved for the storage (never a user's). */
+  async headers(fullPath: string): Promise<ObjectHeaders> {
+    try {
+      return JSON.parse(await readFile(join(dirname(fullPath), headersFileName(basename(fullPath))), 'utf8')) as ObjectHeaders;
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') return {};
+      throw error;
+    }
   }
 
   url(name: string | null): string {

@@ -579,6 +579,11 @@ export abstract class Storage {
 /** The prefixes of the names the storages keep for themselves: temporary files of saves, kept headers. */
 export const RESERVED_PREFIXES = ['.filefield-tmp-', '.filefield-headers-'] as const;
 
+/** Where a backend without object properties keeps a file's headers: beside it, under a reserved name. */
+export function headersFileName(fileName: string): string {
+  return `${RESERVED_PREFIXES[1]}${fileName}.json`;
+}
+
 /** Whether any segment of a name is one of the storage's own (never a user's file). */
 export function isReservedName(name: string): boolean {
   return name.split(/[\\/]/).some((segment) => RESERVED_PREFIXES.some((prefix) => segment.startsWith(prefix)));

@@ -572,6 +572,27 @@ export function storageConformance(
       assert.equal(await s.deleteAll(folder), 8);
     });
 
+    test('object headers given to save() are kept with the file (or refused clearly), never listed as a file', async () => {
+      const s = storage();
+      const folder = randomFolder();
+      const headers = { contentType: 'text/csv', cacheControl: 'max-age=60', contentDisposition: 'attachment; filename="r.csv"', metadata: { owner: 'ada' } };
+      let name: string;
+      try {
+        name = await s.save(`${folder}/report.csv`, new ContentFile('a,b\n'), headers);
+      } catch (error) {
+        assert.ok(error instanceof RangeError && /keeps no object headers/.test(error.message), String(error));
+        assert.equal(await s.exists(`${folder}/report.csv`), false);
+        return;
+      }
+      assert.deepEqual(await s.headers(name), headers);
+      assert.deepEqual((await s.listdir(folder))[1], ['report.csv']);
+      const copied = await s.copy(name, `${folder}/copied.csv`);
+      assert.deepEqual(await s.headers(copied), headers);
+      await s.delete(name);
+      await s.delete(copied);
+      assert.deepEqual(await s.listdir(folder), [[], []]);
+    });
+
     test('signedUrl() returns a URL string (where the backend signs URLs)', async (t) => {
       const s = storage();
       const folder = randomFolder();

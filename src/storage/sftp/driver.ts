@@ -53,7 +53,10 @@ export class SftpDriver implements StorageDriver {
     return this.connection.run(work, { retry: true });
   }
 
-  async write({ content, replace, claim }: WriteRequest): Promise<string> {
+  async write({ content, headers, replace, claim }: WriteRequest): Promise<string> {
+    if (Object.keys(headers).length > 0) {
+      throw new RangeError(`SFTPStorage keeps no object headers (${Object.keys(headers).join(', ')}): a web server in front of the folder decides them.`);
+    }
     const lease = await this.connection.lease();
     const { client, sftp } = lease;
     const folder = posix.dirname(claim.key);
