@@ -4,6 +4,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_IMAGE_FORMATS, inspectImage, type InspectOptions } from '../src/files/imageInspection.ts';
 import { ValidationError } from '../src/errors.ts';
+import { verifyImageStructure } from '../src/files/imageVerification.ts';
+import { crc32 } from 'node:zlib';
 
 const fixturesDir = fileURLToPath(new URL('../fixtures/', import.meta.url));
 
@@ -280,4 +282,43 @@ test('a readPrefix that resolves to a view into a larger buffer is read only wit
   const view = padded.subarray(50, 50 + png.length);
   const info = await inspectImage(async () => view);
   assert.deepEqual([info.width, info.height], [4, 8]);
+});
+
+// The whole-file structure check an ImageField runs as the bytes stream (imageVerification.ts).
+
+async function* inPieces(bytes: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
+  for (let offset = 0; offset < bytes.byteLength; offset += size) yield bytes.subarray(offset, offset + size);
+}
+
+test('verifyImageStructure: every fixture holds together, however its bytes are split', async () => {
+  for (const { file, format } of realImages) {
+    for (const size of [1, 7, 4096, 65536]) await verifyImageStructure(format, inPieces(fixture(file), size));
+  }
+});
+
+test('verifyImageStructure: every fixture cut anywhere is refused with the Django sentence, then what was found', async () => {
+  for (const { file, format } of realImages) {
+    const bytes = fixture(file);
+    for (const fraction of [0.1, 0.25, 0.5, 0.75, 0.9, 0.99]) {
+      const cut = Math.max(1, Math.floor(bytes.byteLength * fraction));
+      await assert.rejects(verifyImageStructure(format, inPieces(bytes.subarray(0, cut), 97)), (error: unknown) => {
+        assert.ok(error instanceof ValidationError, String(error));
+        assert.equal(error.code, 'invalid_image');
+        assert.match(error.message, /^Upload a valid image\. The file you uploaded was either not an image or a corrupted image \((truncated|corrupt) [A-Za-z]+: .+\)\.$/);
+        return true;
+      }, `${file} cut at ${cut} of ${bytes.byteLength}`);
+    }
+  }
+});
+
+test('verifyImageStructure: a PNG of millions of empty chunks is refused after a bounded number of steps', async () => {
+  const png = fixture('image.png');
+  const empty = Buffer.from([0, 0, 0, 0, 0x74, 0x45, 0x58, 0x74, 0, 0, 0, 0]);
+  empty.writeUInt32BE(crc32(empty.subarray(4, 8)), 8);
+  const chunks = Buffer.alloc(empty.byteLength * 1_500_000);
+  for (let offset = 0; offset < chunks.byteLength; offset += empty.byteLength) empty.copy(chunks, offset);
+  await assert.rejects(
+    verifyImageStructure('png', inPieces(Buffer.concat([png.subarray(0, 33), chunks, png.subarray(33)]), 1 << 20)),
+    /\(corrupt PNG: more than 1000000 parts\)\.$/,
+  );
 });

@@ -180,10 +180,8 @@ export class Model {
           restore();
           if (stored !== null) await field.storage.delete(stored);
         });
-        if (!(await fieldFile.commitPending(hooks))) {
-          undo.pop();
-          if (fieldFile.name && fieldFile.metadata.size === undefined) await fieldFile.refreshMetadata();
-        }
+        // A name assigned by hand is a reference only (as in Django): nothing is read, its metadata stays unknown.
+        if (!(await fieldFile.commitPending(hooks))) undo.pop();
       }
       const row = this.toRow();
       this.id = await database.write((data) => {

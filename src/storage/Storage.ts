@@ -227,6 +227,15 @@ export abstract class Storage {
 
   private async checkedSave(name: string | null, content: Savable, options: SaveOptions): Promise<string> {
     const file = toFile(content, name);
+    try {
+      return await this.savedFile(name, file, options);
+    } finally {
+      // A handle filefield opened (File.open) is closed once the save is over, stored or refused.
+      await file.closeIfOwned();
+    }
+  }
+
+  private async savedFile(name: string | null, file: File, options: SaveOptions): Promise<string> {
     const requested = name ?? file.name;
     if (requested === null || requested === undefined) {
       throw new SuspiciousFileOperation("Could not derive file name from 'None'");
