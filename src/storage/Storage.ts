@@ -421,13 +421,14 @@ export abstract class Storage {
   /** The folders and files directly inside `path`, as `[dirs, files]`. */
   async listdir(path: string): Promise<[string[], string[]]> {
     return this.invoke('listdir', path, async () => {
-      const directories: string[] = [];
+      // A folder can show on more than one page of a flat key space: listed once.
+      const directories = new Set<string>();
       const files: string[] = [];
       for await (const page of this.pages(path, false)) {
-        directories.push(...page.folders);
+        for (const folder of page.folders) directories.add(folder);
         files.push(...page.files.map((file) => file.name));
       }
-      return [directories, files];
+      return [[...directories], files];
     });
   }
 
