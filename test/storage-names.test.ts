@@ -1,15 +1,18 @@
 // What the Storage base refuses or answers for every backend: reserved names, NUL bytes, symlink loops,
 // the root, and the created time (issue 9, items 3, 9 and 13).
-import { test, describe } from 'node:test';
+import { after, test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, statSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ContentFile, FileSystemStorage, InMemoryStorage, SuspiciousFileOperation, getValidFilename } from '../src/index.ts';
 
 const REPO = join(import.meta.dirname, '..');
-const freshLocation = () => mkdtempSync(join(tmpdir(), 'filefield-names-'));
+const scratch = mkdtempSync(join(tmpdir(), 'filefield-names-'));
+let counter = 0;
+const freshLocation = () => mkdtempSync(join(scratch, `${counter++}-`));
+after(() => rmSync(scratch, { recursive: true, force: true }));
 
 describe("names reserved for the storage's own files (item 3)", () => {
   for (const [label, make] of [

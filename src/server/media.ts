@@ -9,6 +9,7 @@ import { settings } from '../conf/settings.ts';
 import { sniffContentType } from '../files/contentType.ts';
 import type { File } from '../files/File.ts';
 import type { ModelClass } from '../models/Model.ts';
+import { isProjectFile } from '../storage/projectFiles.ts';
 import { verifySignedUrl } from '../storage/signing.ts';
 import type { Storage } from '../storage/Storage.ts';
 import { etagOf, ifRangeAllows, isNotModified, parseRange, toWholeSeconds, type Validators } from './conditional.ts';
@@ -67,18 +68,6 @@ function sendStatus(response: ServerResponse, status: number, message: string, h
     ...headers,
   });
   response.end(body);
-}
-
-/** The database (and its lock and journal) and the settings file, wherever MEDIA_ROOT is. */
-function isProjectFile(storage: Storage, name: string): boolean {
-  let path: string;
-  try {
-    path = storage.path(name);
-  } catch {
-    return false;
-  }
-  const database = settings.DATABASE;
-  return path === settings.SETTINGS_FILE || path === database || path.startsWith(`${database}.`);
 }
 
 async function optional<T>(read: () => Promise<T>): Promise<T | undefined> {
