@@ -215,7 +215,8 @@ export class FileSystemDriver implements StorageDriver {
       // than it says), and copies nothing of a /proc file (whose size is 0).
       const handle = await open(temporary, 'wx', 0o600);
       try {
-        await writeOverlapped(handle, content.chunks(WRITE_CHUNK_SIZE));
+        // Each piece is written before the next but one is read: buffers can be reused (memory stays flat).
+        await writeOverlapped(handle, content.chunks(WRITE_CHUNK_SIZE, { reuseBuffers: true }));
         await handle.chmod(this.root.filePermissionsMode ?? defaultFileMode());
       } finally {
         await handle.close();

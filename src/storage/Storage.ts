@@ -8,7 +8,7 @@ import { randomInt } from 'node:crypto';
 import { inspect } from 'node:util';
 import { SuspiciousFileOperation, SuspiciousOperation, ValidationError } from '../errors.ts';
 import { StorageOperationError } from './operationError.ts';
-import { ContentFile, File, type FileSource } from '../files/File.ts';
+import { ContentFile, File, type ChunkOptions, type FileSource } from '../files/File.ts';
 import { DigestReportingFile, type ContentDigest } from '../files/digest.ts';
 import { withSizeLimit } from '../files/limits.ts';
 import { getValidFilename, validateFileName } from '../files/names.ts';
@@ -123,9 +123,9 @@ class WatchedContent extends File {
     return this.inner.seekable;
   }
 
-  override async *chunks(chunkSize?: number): AsyncGenerator<Uint8Array, void, undefined> {
+  override async *chunks(chunkSize?: number, options?: ChunkOptions): AsyncGenerator<Uint8Array, void, undefined> {
     try {
-      yield* this.inner.chunks(chunkSize);
+      yield* this.inner.chunks(chunkSize, options);
     } catch (error) {
       this.error = error;
       throw error;
