@@ -3,7 +3,7 @@
 import { test, describe, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { ContentFile, storages } from '../src/index.ts';
@@ -26,6 +26,7 @@ before(async () => {
   const profile = new Profile({ name: 'Ada' });
   await profile.picture.save('ada.png', new ContentFile(imageBytes));
   imageUrl = profile.picture.url;
+  symlinkSync('loop', join(project.mediaRoot, 'loop')); // a link to itself
 });
 
 after(() => {
@@ -133,6 +134,27 @@ for (const kind of SERVER_KINDS) {
       test('a missing file is a 404', async () => {
         const response = await get('/media/profile_pics/nothing-here.png');
         assert.equal(response.status, 404);
+        await response.arrayBuffer();
+      });
+
+      test('a 256-character path segment (ENAMETOOLONG) and a symlink loop get 404, never a redirect to themselves', async () => {
+        for (const path of [`/media/${'a'.repeat(256)}.png`, `/media/dir/${'b'.repeat(300)}/x.txt`, '/media/loop/x.txt', '/media/loop']) {
+          const response = await get(path);
+          assert.equal(response.status, 404, `${path}: ${response.status} ${response.headers.get('location') ?? ''}`);
+          await response.arrayBuffer();
+        }
+      });
+
+      test('object headers given at save time are sent (Cache-Control, an attachment disposition)', async () => {
+        const storage = storages.get('default');
+        const name = await storage.save('kept-headers/report.csv', new ContentFile('a,b\n'), {
+          contentType: 'text/csv', cacheControl: 'public, max-age=600', contentDisposition: 'attachment; filename="report.csv"',
+        });
+        const response = await get(`/media/${name}`);
+        assert.equal(response.status, 200);
+        assert.equal(response.headers.get('cache-control'), 'public, max-age=600');
+        assert.equal(response.headers.get('content-disposition'), 'attachment; filename="report.csv"');
+        assert.match(response.headers.get('content-type')!, /^text\/csv/);
         await response.arrayBuffer();
       });
 

@@ -53,7 +53,20 @@ export interface Settings {
   readonly [key: string]: unknown;
 }
 
-export const BUILT_IN_BACKENDS = ['filesystem', 'memory', 's3', 'azure', 'sftp'] as const;
+/** What settings need to know of the backends a BACKEND may name (the storage layer's registry provides it). */
+export interface BackendCatalog {
+  names(): string[];
+  /** The options of a backend that hold local paths (resolved against BASE_DIR). */
+  pathOptions(name: string): readonly string[];
+}
+
+/** Until the registry is loaded (a script that imports one backend's module only), plain names pass unchecked here. */
+let backendCatalog: BackendCatalog | null = null;
+
+/** Called once by the storage registry: settings name no backend themselves. */
+export function setBackendCatalog(catalog: BackendCatalog): void {
+  backendCatalog = catalog;
+}
 
 /** Typed identity: gives a settings file completion and checks. */
 export function defineSettings<T extends SettingsInput>(values: T): T {
@@ -100,13 +113,14 @@ function positiveNumber(key: string, value: unknown, fallback: number, unit: str
 
 function checkBackend(key: string, backend: unknown): string | StorageClass {
   if (typeof backend === 'function') return backend as StorageClass;
+  const builtIn = backendCatalog?.names() ?? [];
   if (typeof backend !== 'string' || backend === '') {
-    fail(key, `must name a backend (${BUILT_IN_BACKENDS.join(', ')}, or 'module#Export'), got ${describe(backend)}.`);
+    fail(key, `must name a backend (${builtIn.join(', ')}, or 'module#Export'), got ${describe(backend)}.`);
   }
-  if ((BUILT_IN_BACKENDS as readonly string[]).includes(backend)) return backend;
+  if (builtIn.includes(backend) || (backendCatalog === null && !backend.includes('#'))) return backend;
   const [specifier, exportName, extra] = backend.split('#');
   if (!specifier || !exportName || extra !== undefined) {
-    fail(key, `'${backend}' is not a built-in backend (${BUILT_IN_BACKENDS.join(', ')}) nor a module specifier with an export name ('./storage/custom.ts#CustomStorage').`);
+    fail(key, `'${backend}' is not a built-in backend (${builtIn.join(', ')}) nor a module specifier with an export name ('./storage/custom.ts#CustomStorage').`);
   }
   return backend;
 }
@@ -139,9 +153,10 @@ function checkStorages(input: SettingsInput, baseDir: string): Record<string, St
       const [specifier, exportName] = backend.split('#') as [string, string];
       backend = `${resolveSpecifier(baseDir, specifier)}#${exportName}`;
     }
-    const resolvedOptions = { ...options };
-    if ((backend === 'filesystem' || backend === 'memory') && typeof resolvedOptions.location === 'string') {
-      resolvedOptions.location = resolve(baseDir, resolvedOptions.location);
+    const resolvedOptions: Record<string, unknown> = { ...options };
+    for (const option of typeof backend === 'string' ? (backendCatalog?.pathOptions(backend) ?? []) : []) {
+      const value = resolvedOptions[option];
+      if (typeof value === 'string') resolvedOptions[option] = resolve(baseDir, value);
     }
     storages[alias] = { BACKEND: backend, OPTIONS: resolvedOptions };
   }

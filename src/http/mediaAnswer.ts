@@ -3,7 +3,6 @@
  * headers that keep an uploaded file from ever running as a page of this origin. Transport-free: the
  * answer is written out by the Node and the web handlers alike.
  */
-import { SuspiciousOperation } from '../errors.ts';
 import { settings } from '../conf/settings.ts';
 import { sniffContentType } from '../files/contentType.ts';
 import type { File } from '../files/File.ts';
@@ -43,13 +42,12 @@ function mediaStatus(status: number, message: string, headers: Record<string, st
 
 const notFound = (): HttpAnswer => mediaStatus(404, 'Not found.');
 
-/** Where a local storage keeps the name ('refused' when it refuses the name), or null for a remote storage. */
-function localPathOf(storage: Storage, name: string): string | 'refused' | null {
+/** Where a local storage keeps the name, or null where it cannot have it (a name too long, a symlink loop…). */
+function localPathOf(storage: Storage, name: string): string | null {
   try {
     return storage.path(name);
-  } catch (error) {
-    // A name refused by a local storage is still a local storage's answer; only "no paths" means remote.
-    return error instanceof SuspiciousOperation ? 'refused' : null;
+  } catch {
+    return null;
   }
 }
 
@@ -141,13 +139,15 @@ function locate(request: MediaRequest, source: MediaSource): Located {
   }
 
   const { storage } = source;
+  if (!storage.isLocal) {
+    // The storage serves its own files (S3, Azure…); its URL is where they are (never this very URL).
+    const location = storage.url(name);
+    if (new URL(location, 'http://media.invalid').pathname === request.rawPath) return { answer: notFound() };
+    return { answer: { status: 302, headers: { Location: location, 'Cache-Control': 'no-store', 'Content-Length': '0' } } };
+  }
   const localPath = localPathOf(storage, name);
   // MEDIA_ROOT set to the project's folder (or above it) must not publish the rows or the settings.
-  if (localPath !== null && localPath !== 'refused' && isProjectFile(localPath)) return { answer: notFound() };
-  if (localPath === null) {
-    // The storage serves its own files (S3, Azure…); its URL is where they are.
-    return { answer: { status: 302, headers: { Location: storage.url(name), 'Cache-Control': 'no-store', 'Content-Length': '0' } } };
-  }
+  if (localPath === null || isProjectFile(localPath)) return { answer: notFound() };
   return { name, signed };
 }
 
@@ -171,23 +171,29 @@ export async function answerMedia(request: MediaRequest, source: MediaSource): P
     const peeked = file.peekStart(file.seekable && knownSize !== undefined ? Math.max(1, Math.min(knownSize, STREAM_CHUNK_SIZE)) : 1)
       .catch(() => null);
     // Independent reads, at the same time: the request waits for the slowest, not for their sum.
-    const [head, modified, recordedType] = await Promise.all([
+    const [head, modified, recordedType, kept] = await Promise.all([
       peeked,
       // An open local file tells its own time (no second look-up by name); others are asked through the storage.
       file.modifiedTimeIfKnown ?? optional(() => storage.getModifiedTime(name)),
       recordedContentTypeIfReadable(source, name),
+      // The object headers given at save time; the type still goes through safeContentType().
+      optional(() => storage.headers(name)),
     ]);
     if (head === null) return notFound();
     const size = knownSize ?? (await storage.size(name));
     const validators: Validators = { etag: etagOf(size, modified), lastModified: modified && toWholeSeconds(modified) };
-    const contentType = safeContentType(recordedType ?? (head.byteLength === 0 ? 'application/octet-stream' : await sniffContentType(file)));
+    const contentType = safeContentType(recordedType ?? kept?.contentType
+      ?? (head.byteLength === 0 ? 'application/octet-stream' : await sniffContentType(file)));
     const headers: Record<string, string> = {
       ...MEDIA_SECURITY_HEADERS,
       'Content-Type': contentType,
-      'Content-Disposition': contentDisposition(isInlineImage(contentType) ? 'inline' : 'attachment', name),
+      // A kept disposition may only make a download of it (never render inline what is not an image).
+      'Content-Disposition': kept?.contentDisposition?.startsWith('attachment')
+        ? kept.contentDisposition
+        : contentDisposition(isInlineImage(contentType) ? 'inline' : 'attachment', name),
       'Accept-Ranges': 'bytes',
       // A signed link must not outlive its expiry in a shared cache; plain media are revalidated each time.
-      'Cache-Control': signed ? 'private, no-store' : 'no-cache',
+      'Cache-Control': signed ? 'private, no-store' : kept?.cacheControl ?? 'no-cache',
       ETag: validators.etag!,
     };
     if (validators.lastModified) headers['Last-Modified'] = validators.lastModified.toUTCString();

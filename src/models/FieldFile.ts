@@ -293,11 +293,13 @@ export class FieldFile extends File {
   override [inspect.custom](): string {
     if (!this.name) return `<${this.constructor.name}: None>`;
     const parts = this.describeParts();
-    for (const [label, read] of [['path', () => this.path], ['url', () => this.url]] as const) {
+    // Only a storage that declares local paths has one to show.
+    const shown = this.storage.isLocal ? [['path', () => this.path], ['url', () => this.url]] as const : [['url', () => this.url]] as const;
+    for (const [label, read] of shown) {
       try {
         parts.push(`${label}=${read()}`);
       } catch {
-        // A remote storage has no path; a storage without URLs has no url.
+        // A name the storage refuses has no path; a storage without URLs has no url.
       }
     }
     return `<${this.constructor.name}: ${parts.join(' ')}>`;

@@ -11,6 +11,7 @@ import { FieldFile } from './FieldFile.ts';
 import { RowFiles } from './rowFiles.ts';
 import { FileField, ImageField } from './FileField.ts';
 import { Manager } from './Manager.ts';
+import { cleanUpReplacedFiles, rememberRowFiles } from './cleanup.ts';
 
 const VALUES = Symbol('filefield.values');
 const PREPARED = Symbol('filefield.prepared');
@@ -109,6 +110,7 @@ export class Model {
     for (const [name, field] of Object.entries(model.fields)) {
       if (name in row) instance[VALUES].set(name, field.fromRow(row[name], instance));
     }
+    rememberRowFiles(instance);
     return instance;
   }
 
@@ -204,6 +206,7 @@ export class Model {
     }
     // Files stored earlier with `save: false` have their row now.
     for (const fieldFile of fieldFiles) await fieldFile.rowWritten();
+    await cleanUpReplacedFiles(this, false);
     return this;
   }
 
@@ -218,6 +221,7 @@ export class Model {
       if (index !== -1) table.splice(index, 1);
     });
     this.id = null;
+    await cleanUpReplacedFiles(this, true);
   }
 
   /** Reloads the fields from the row. */
