@@ -375,8 +375,12 @@ export class FileSystemDriver implements StorageDriver {
 
   /** Headers are kept beside the file, under a name reserved for the storage (never a user's). */
   async headers(fullPath: string): Promise<ObjectHeaders> {
+    const file = join(dirname(fullPath), headersFileName(basename(fullPath)));
+    // Most files have none: a stat says so without a failed open through the thread pool (the media
+    // handlers ask on every request).
+    if (!existsSync(file)) return {};
     try {
-      return JSON.parse(await readFile(join(dirname(fullPath), headersFileName(basename(fullPath))), 'utf8')) as ObjectHeaders;
+      return JSON.parse(await readFile(file, 'utf8')) as ObjectHeaders;
     } catch (error) {
       if (errorCode(error) === 'ENOENT') return {};
       throw error;
