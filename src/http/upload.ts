@@ -61,6 +61,12 @@ async function answerUpload(incoming: IncomingUpload, form: UploadForm, options:
   }
 }
 
+/** A bug, not the client's fault nor the server's state: logged whole, answered without details. */
+function internalError(error: unknown): HttpAnswer {
+  console.error('filefield: error while receiving an upload', error);
+  return jsonAnswer(500, { error: 'Internal server error: see the server output.' }, { Connection: 'close' });
+}
+
 /** Node middleware (Express, Connect, Fastify's raw request and reply) for `app.post(path, uploadHandler(Profile, { field: 'picture' }))`. */
 export function uploadHandler<M extends Model>(model: ModelClass<M>, options: UploadHandlerOptions<M>): NodeUploadHandler {
   const form = checkedForm(model, options);
@@ -70,8 +76,7 @@ export function uploadHandler<M extends Model>(model: ModelClass<M>, options: Up
       answer = await answerUpload({ headers: request.headers, body: request }, form, options);
     } catch (error) {
       if (next) return next(error);
-      console.error('filefield: error while receiving an upload', error);
-      answer = jsonAnswer(500, { error: 'Internal server error: see the server output.' }, { Connection: 'close' });
+      answer = internalError(error);
     }
     await sendToNode(answer, request.method, response);
   };
@@ -90,8 +95,7 @@ export function fetchUploadHandler<M extends Model>(model: ModelClass<M>, option
     try {
       answer = await answerUpload({ headers, body }, form, options);
     } catch (error) {
-      console.error('filefield: error while receiving an upload', error);
-      answer = jsonAnswer(500, { error: 'Internal server error: see the server output.' }, { Connection: 'close' });
+      answer = internalError(error);
     }
     return toWebResponse(answer, request.method);
   };
