@@ -13,6 +13,7 @@ import { isProjectFile } from '../storage/projectFiles.ts';
 import { verifySignedUrl } from '../storage/signing.ts';
 import type { Storage } from '../storage/Storage.ts';
 import { etagOf, ifRangeAllows, isNotModified, parseRange, toWholeSeconds, type Validators } from './conditional.ts';
+import { acceptSignedUpload } from './directUpload.ts';
 import { mediaNameFromPath } from './mediaName.ts';
 import { recordedContentType } from './models.ts';
 
@@ -107,13 +108,18 @@ export async function serveMedia(
   context: MediaContext,
   target: { prefix: string; rawPath: string; rawQuery: string },
 ): Promise<void> {
-  if (request.method !== 'GET' && request.method !== 'HEAD') {
-    sendStatus(response, 405, 'Method not allowed.', { Allow: 'GET, HEAD' });
+  const local = context.storage.isLocal && context.storage.capabilities.uploadSigning;
+  if (request.method !== 'GET' && request.method !== 'HEAD' && !(request.method === 'PUT' && local)) {
+    sendStatus(response, 405, 'Method not allowed.', { Allow: local ? 'GET, HEAD, PUT' : 'GET, HEAD' });
     return;
   }
   const name = mediaNameFromPath(target.rawPath, target.prefix);
   if (name === null) {
     sendStatus(response, 404, 'Not found.');
+    return;
+  }
+  if (request.method === 'PUT') {
+    await acceptSignedUpload(request, response, context.storage, name, `${target.rawPath}?${target.rawQuery}`);
     return;
   }
 

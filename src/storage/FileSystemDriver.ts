@@ -14,7 +14,8 @@ import { basename, dirname, join, relative, sep } from 'node:path';
 import { OutOfSpaceError, SuspiciousFileOperation, errorCode, isOutOfSpace } from '../errors.ts';
 import { File } from '../files/File.ts';
 import type {
-  ByteRange, DriverCapabilities, ListPage, ListRequest, ObjectHeaders, ObjectStat, StorageDriver, WriteRequest,
+  ByteRange, DriverCapabilities, ListPage, ListRequest, ObjectHeaders, ObjectStat, SignedUpload, SignedUploadRequest, StorageDriver,
+  WriteRequest,
 } from './driver.ts';
 import type { MediaRoot } from './MediaRootStorage.ts';
 import { headersFileName, isReservedName } from './Storage.ts';
@@ -70,7 +71,7 @@ function notADirectory(directory: string): Error {
 
 export class FileSystemDriver implements StorageDriver {
   readonly capabilities: DriverCapabilities = Object.freeze({
-    localPath: true, urlSigning: false, uploadSigning: false, serverSideCopy: false, contentTypes: false, flatListing: false,
+    localPath: true, urlSigning: false, uploadSigning: true, serverSideCopy: false, contentTypes: false, flatListing: false,
   });
 
   constructor(readonly root: MediaRoot) {}
@@ -384,6 +385,10 @@ export class FileSystemDriver implements StorageDriver {
 
   url(name: string | null): string {
     return this.root.url(name);
+  }
+
+  async signedUpload(_key: string, name: string, request: SignedUploadRequest): Promise<SignedUpload> {
+    return this.root.signedUpload(name, request);
   }
 
   async signedUrl(_fullPath: string, name: string, expiresIn: number): Promise<string> {

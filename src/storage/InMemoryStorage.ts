@@ -6,7 +6,8 @@ import { relative, sep } from 'node:path';
 import { errorCode } from '../errors.ts';
 import { ContentFile, File, concatBytes } from '../files/File.ts';
 import type {
-  ByteRange, DriverCapabilities, ListPage, ListRequest, ObjectHeaders, ObjectStat, StorageDriver, WriteRequest,
+  ByteRange, DriverCapabilities, ListPage, ListRequest, ObjectHeaders, ObjectStat, SignedUpload, SignedUploadRequest, StorageDriver,
+  WriteRequest,
 } from './driver.ts';
 import { MediaRoot, MediaRootStorage, type MediaRootStorageOptions } from './MediaRootStorage.ts';
 
@@ -45,7 +46,7 @@ function fsError(code: string, message: string, path: string): Error {
 export class InMemoryDriver implements StorageDriver {
   // Local: its names have paths (where they would be on disk), and this process serves its bytes.
   readonly capabilities: DriverCapabilities = Object.freeze({
-    localPath: true, urlSigning: false, uploadSigning: false, serverSideCopy: true, contentTypes: false, flatListing: false,
+    localPath: true, urlSigning: false, uploadSigning: true, serverSideCopy: true, contentTypes: false, flatListing: false,
   });
   private readonly tree = new DirectoryNode();
 
@@ -178,6 +179,10 @@ export class InMemoryDriver implements StorageDriver {
 
   url(name: string | null): string {
     return this.root.url(name);
+  }
+
+  async signedUpload(_key: string, name: string, request: SignedUploadRequest): Promise<SignedUpload> {
+    return this.root.signedUpload(name, request);
   }
 
   async signedUrl(_key: string, name: string, expiresIn: number): Promise<string> {

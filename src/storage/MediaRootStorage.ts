@@ -7,8 +7,8 @@ import { resolve, sep } from 'node:path';
 import { settings } from '../conf/settings.ts';
 import { SuspiciousFileOperation } from '../errors.ts';
 import { Storage } from './Storage.ts';
-import type { StorageDriver } from './driver.ts';
-import { signUrl } from './signing.ts';
+import type { SignedUpload, SignedUploadRequest, StorageDriver } from './driver.ts';
+import { signUploadUrl, signUrl } from './signing.ts';
 import { mediaUrl } from './urls.ts';
 
 export interface MediaRootStorageOptions {
@@ -80,6 +80,17 @@ export class MediaRoot {
     // url('../admin') is '/admin', a path outside MEDIA_URL that a server checking signatures would honour.
     this.join(name);
     return signUrl(this.url(name), expiresIn);
+  }
+
+  /** A PUT URL under MEDIA_URL that `filefield serve` accepts for one upload until it expires. */
+  signedUpload(name: string, request: SignedUploadRequest): SignedUpload {
+    this.join(name);
+    return {
+      url: signUploadUrl(this.url(name), request),
+      method: 'PUT',
+      fields: {},
+      headers: request.contentType === undefined ? {} : { 'Content-Type': request.contentType },
+    };
   }
 
   describe(): string {

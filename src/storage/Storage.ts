@@ -15,7 +15,9 @@ import { getValidFilename, validateFileName } from '../files/names.ts';
 import { join, normpath, pathParts, split, suffixes } from '../files/pythonPath.ts';
 import { settings } from '../conf/settings.ts';
 import { sniffContentType } from '../files/contentType.ts';
-import type { ByteRange, DriverCapabilities, ListPage, NameClaim, ObjectHeaders, ObjectStat, StorageDriver } from './driver.ts';
+import type {
+  ByteRange, DriverCapabilities, ListPage, NameClaim, ObjectHeaders, ObjectStat, SignedUpload, SignedUploadRequest, StorageDriver,
+} from './driver.ts';
 
 /** Anything save() accepts as content: a File, raw bytes, or what a File wraps (never a string: see toFile()). */
 export type Savable = File | FileSource | Uint8Array;
@@ -552,6 +554,31 @@ export abstract class Storage {
       const signedUrl = this.driver?.signedUrl;
       if (!signedUrl) throw notImplemented('signedUrl');
       return signedUrl.call(this.driver, this.keyOf(name), name, options.expiresIn);
+    });
+  }
+
+  /**
+   * A URL (and form fields or headers) that lets a browser upload one file straight to the storage: a free
+   * name is chosen first, as save() chooses one, and returned with it. A POST sends `fields` then the file
+   * in a part named `file` (S3's presigned POST); another method sends the raw bytes with `headers`. The
+   * size is limited to maxSize and FILE_UPLOAD_MAX_SIZE where the service can enforce it; attachUploaded()
+   * checks the bytes again in any case.
+   */
+  async signedUploadUrl(name: string, options: SignedUploadRequest): Promise<SignedUpload & { name: string }> {
+    return this.invoke('signedUploadUrl', name, async () => {
+      const signedUpload = this.driver?.signedUpload;
+      if (!this.capabilities.uploadSigning || !signedUpload) throw notImplemented('signedUploadUrl');
+      const { maxSize } = options;
+      if (maxSize !== undefined && (!Number.isSafeInteger(maxSize) || maxSize < 0)) {
+        throw new RangeError(`maxSize must be a number of bytes (a whole number, 0 or more), got ${maxSize}.`);
+      }
+      const limits = [maxSize, settings.FILE_UPLOAD_MAX_SIZE ?? undefined].filter((limit): limit is number => limit !== undefined);
+      validateFileName(name, { allowRelativePath: true });
+      assertUsableName(name);
+      const available = await this.getAvailableName(name);
+      validateFileName(available, { allowRelativePath: true });
+      const request = { ...options, ...(limits.length === 0 ? {} : { maxSize: Math.min(...limits) }) };
+      return { name: available, ...(await signedUpload.call(this.driver, this.keyOf(available), available, request)) };
     });
   }
 

@@ -11,7 +11,8 @@ import type { HeadObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
 import { ImproperlyConfigured } from '../../errors.ts';
 import { File } from '../../files/File.ts';
 import type {
-  ByteRange, DriverCapabilities, ListPage, ListRequest, ObjectHeaders, ObjectStat, StorageDriver, WriteRequest,
+  ByteRange, DriverCapabilities, ListPage, ListRequest, ObjectHeaders, ObjectStat, SignedUpload, SignedUploadRequest, StorageDriver,
+  WriteRequest,
 } from '../driver.ts';
 import { NameLostError, NamesExhaustedError, MAX_NAME_ATTEMPTS } from '../Storage.ts';
 import { customDomainUrl, objectUrl } from './addressing.ts';
@@ -22,7 +23,7 @@ import {
 import { keyOf, nameOfKey } from './keys.ts';
 import { MAX_PRESIGN_SECONDS, type ResolvedS3Options } from './options.ts';
 import { createS3Client, loadClientS3, loadPresigner } from './sdk.ts';
-import { presignUrl } from './sigv4.ts';
+import { presignPost, presignUrl } from './sigv4.ts';
 import { SourceGuard, prepareContent, putStreamed, putWhole, type UploadParameters } from './upload.ts';
 
 /** S3 allows at most this many parts in one multipart upload. */
@@ -35,7 +36,7 @@ function folderPrefix(key: string): string {
 
 export class S3Driver implements StorageDriver {
   readonly capabilities: DriverCapabilities = Object.freeze({
-    localPath: false, urlSigning: true, uploadSigning: false, serverSideCopy: false, contentTypes: true, flatListing: true,
+    localPath: false, urlSigning: true, uploadSigning: true, serverSideCopy: false, contentTypes: true, flatListing: true,
   });
   alias: string | null = null;
   private clientPromise: Promise<S3Client> | undefined;
@@ -208,6 +209,27 @@ export class S3Driver implements StorageDriver {
     }
     url.searchParams.set('x-id', 'GetObject'); // what the SDK's presigner adds: the URLs have the same form
     return presignUrl({ method: 'GET', url, region: this.settings.region, credentials, expiresIn: this.settings.querystringExpire });
+  }
+
+  /**
+   * A presigned POST for a browser's direct upload of one key: the form's fields, with a content-length-range
+   * when maxSize is given and the Content-Type fixed when contentType is. Signed here from static credentials.
+   */
+  async signedUpload(key: string, _name: string, { expiresIn, contentType, maxSize }: SignedUploadRequest): Promise<SignedUpload> {
+    if (!Number.isInteger(expiresIn) || expiresIn < 1 || expiresIn > MAX_PRESIGN_SECONDS) {
+      throw new RangeError(`expiresIn must be a whole number of seconds from 1 to ${MAX_PRESIGN_SECONDS} (7 days), got ${expiresIn}.`);
+    }
+    const { credentials, bucket, region } = this.settings;
+    if (credentials === null) {
+      throw new ImproperlyConfigured(
+        `${this.label(this.alias)}: signedUploadUrl() signs the upload form here and needs static credentials (OPTIONS accessKeyId and `
+          + 'secretAccessKey, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY).',
+      );
+    }
+    const url = objectUrl(this.settings, '');
+    const fields: Record<string, string> = contentType === undefined ? {} : { 'Content-Type': contentType };
+    const signed = presignPost({ url, bucket, key, region, credentials, expiresIn, fields, ...(maxSize === undefined ? {} : { maxSize }) });
+    return { url: url.href, method: 'POST', fields: signed.fields, headers: {} };
   }
 
   /** A presigned GET URL from the SDK's presigner (works with every credential source). */
