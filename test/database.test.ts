@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { ContentFile, DatabaseError, UnreadableDatabase } from '../src/index.ts';
 import { Note } from './support/process-models.ts';
 import { projectPerTest } from './support/fixtures.ts';
+import { runOnSmallDisk } from './support/child.ts';
 
 const project = projectPerTest('filefield-database-');
 const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -128,13 +129,7 @@ describe('a full disk', () => {
   test('the error names the database file; no temporary file is left; the rows written before are intact', { skip: unshare.status !== 0 && 'unshare -Urm is not permitted here', timeout: 120_000 }, async () => {
     const folder = join(project.root, 'small');
     fs.mkdirSync(folder);
-    const script = `mount -t tmpfs -o size=64k filefield-test "$1" && exec "${process.execPath}" --import tsx test/support/db-out-of-space.ts "$1" "$2"`;
-    const child = spawn('unshare', ['-Urm', 'sh', '-c', script, 'sh', folder, project.mediaRoot], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (data: Buffer) => (stdout += data.toString()));
-    child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
-    const code = await new Promise((resolve) => child.on('close', resolve));
+    const { code, stdout, stderr } = await runOnSmallDisk(REPO, 'test/support/db-out-of-space.ts', folder, [project.mediaRoot]);
     assert.equal(code, 0, stderr);
     const result = JSON.parse(stdout) as { saved: number; failure: { name: string; message: string; path: string; code: string } | null; rowsAfter: number; files: string[] };
     assert.ok(result.saved > 3, `some rows fit first (${result.saved})`);

@@ -186,10 +186,14 @@ export class FieldFile extends File {
       throw (content instanceof StructureCheckedFile && content.failure) || error;
     }
     await hooks?.afterStore(stored);
-    const size = file.sizeIfKnown ?? (await this.storage.size(stored));
+    this.adopt(stored, metadata, file.sizeIfKnown ?? (await this.storage.size(stored)));
+  }
+
+  /** Records a stored file as this field's: its name and what the checks learned. */
+  private adopt(name: string, metadata: FileMetadata, size: number): void {
     const { extension: _ignored, ...kept } = metadata;
     this.closeQuietly();
-    this.name = stored;
+    this.name = name;
     this.recorded = { ...kept, size };
     this.pending = null;
     this.instance.fieldFileChanged(this.field.name, this);
@@ -227,12 +231,7 @@ export class FieldFile extends File {
       if (error instanceof ValidationError) await storage.delete(name).catch(() => undefined);
       throw error;
     }
-    const { extension: _ignored, ...kept } = metadata;
-    this.closeQuietly();
-    this.name = name;
-    this.recorded = { ...kept, size };
-    this.pending = null;
-    this.instance.fieldFileChanged(this.field.name, this);
+    this.adopt(name, metadata, size);
     if (options.save ?? true) await this.instance.save();
     return this;
   }

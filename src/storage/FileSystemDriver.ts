@@ -14,10 +14,9 @@ import { basename, dirname, join, relative, sep } from 'node:path';
 import { OutOfSpaceError, SuspiciousFileOperation, errorCode, isOutOfSpace } from '../errors.ts';
 import { File } from '../files/File.ts';
 import type {
-  ByteRange, DriverCapabilities, ListPage, ListRequest, ObjectHeaders, ObjectStat, SignedUpload, SignedUploadRequest, StorageDriver,
-  WriteRequest,
+  ByteRange, DriverCapabilities, ListPage, ListRequest, ObjectHeaders, ObjectStat, StorageDriver, WriteRequest,
 } from './driver.ts';
-import type { MediaRoot } from './MediaRootStorage.ts';
+import { MediaRootDriver } from './MediaRootStorage.ts';
 import { headersFileName, isReservedName } from './Storage.ts';
 import { isAbandoned, isTemporaryName, temporaryName } from './temporaryFiles.ts';
 
@@ -69,12 +68,10 @@ function notADirectory(directory: string): Error {
   return Object.assign(new Error(`${directory} exists and is not a directory.`), { code: 'EEXIST', path: directory });
 }
 
-export class FileSystemDriver implements StorageDriver {
+export class FileSystemDriver extends MediaRootDriver implements StorageDriver {
   readonly capabilities: DriverCapabilities = Object.freeze({
     localPath: true, urlSigning: false, uploadSigning: true, serverSideCopy: false, contentTypes: false, flatListing: false,
   });
-
-  constructor(readonly root: MediaRoot) {}
 
   /**
    * The absolute path of a name. Refuses names outside the location, lexically (Django's safe_join) and
@@ -383,17 +380,8 @@ export class FileSystemDriver implements StorageDriver {
     }
   }
 
-  url(name: string | null): string {
-    return this.root.url(name);
-  }
 
-  async signedUpload(_key: string, name: string, request: SignedUploadRequest): Promise<SignedUpload> {
-    return this.root.signedUpload(name, request);
-  }
 
-  async signedUrl(_fullPath: string, name: string, expiresIn: number): Promise<string> {
-    return this.root.signedUrl(name, expiresIn);
-  }
 
   /**
    * Removes the temporary files that killed saves left anywhere under the location (a save still under
@@ -432,9 +420,6 @@ export class FileSystemDriver implements StorageDriver {
     return error as Error;
   }
 
-  describe(): string {
-    return this.root.describe();
-  }
 }
 
 /** Writes every piece, reading the next one while the current one is written (two in memory at most). */

@@ -98,6 +98,27 @@ export class MediaRoot {
   }
 }
 
+/** What the drivers under a media root share: URLs under MEDIA_URL, signed by this project's key. */
+export abstract class MediaRootDriver {
+  constructor(readonly root: MediaRoot) {}
+
+  url(name: string | null): string {
+    return this.root.url(name);
+  }
+
+  async signedUpload(_key: string, name: string, request: SignedUploadRequest): Promise<SignedUpload> {
+    return this.root.signedUpload(name, request);
+  }
+
+  async signedUrl(_key: string, name: string, expiresIn: number): Promise<string> {
+    return this.root.signedUrl(name, expiresIn);
+  }
+
+  describe(): string {
+    return this.root.describe();
+  }
+}
+
 export abstract class MediaRootStorage extends Storage {
   protected readonly root: MediaRoot;
 

@@ -345,7 +345,7 @@ export abstract class Storage {
    * file_overwrite); then a name only ever changes to fit maxLength.
    */
   protected get replacesExistingFiles(): boolean {
-    return false;
+    return this.driver?.replacesExisting ?? false;
   }
 
   /** A name for a clash: `root_XXXXXXX.ext`, seven random letters and digits (no suffix when files are replaced). */

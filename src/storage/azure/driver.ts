@@ -43,6 +43,10 @@ export class AzureDriver implements StorageDriver {
   alias: string | null = null;
   private containerClient: Promise<ContainerClient> | null = null;
 
+  get replacesExisting(): boolean {
+    return this.options.overwriteFiles;
+  }
+
   constructor(readonly options: ResolvedAzureOptions) {}
 
   /** The SDK's client for the container, created (and the SDK imported) on first use. */

@@ -41,6 +41,10 @@ export class S3Driver implements StorageDriver {
   alias: string | null = null;
   private clientPromise: Promise<S3Client> | undefined;
 
+  get replacesExisting(): boolean {
+    return this.settings.fileOverwrite;
+  }
+
   constructor(readonly settings: Readonly<ResolvedS3Options>) {}
 
   /** The SDK client (created, and the SDK loaded, on first use). */
