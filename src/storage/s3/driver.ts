@@ -15,7 +15,7 @@ import type {
   WriteRequest,
 } from '../driver.ts';
 import { NameLostError, NamesExhaustedError, MAX_NAME_ATTEMPTS } from '../Storage.ts';
-import { customDomainUrl, objectUrl } from './addressing.ts';
+import { customDomainUrl, encodeKey, objectUrl } from './addressing.ts';
 import {
   S3StorageError, explainS3Error, httpStatusOf, isBodilessHttpError, isConditionalConflict, isPreconditionFailed,
   type S3ErrorContext, type S3FailureExplanation,
@@ -36,7 +36,7 @@ function folderPrefix(key: string): string {
 
 export class S3Driver implements StorageDriver {
   readonly capabilities: DriverCapabilities = Object.freeze({
-    localPath: false, urlSigning: true, uploadSigning: true, serverSideCopy: false, contentTypes: true, flatListing: true,
+    localPath: false, urlSigning: true, uploadSigning: true, serverSideCopy: true, contentTypes: true, flatListing: true,
   });
   alias: string | null = null;
   private clientPromise: Promise<S3Client> | undefined;
@@ -86,6 +86,28 @@ export class S3Driver implements StorageDriver {
         if (replace || !(isPreconditionFailed(error) || isConditionalConflict(error))) throw error;
         await claim.taken(error, { rereadsContent: prepared.kind === 'stream' });
         if (prepared.kind === 'stream') prepared = await prepareContent(content, partSize, guard);
+      }
+    }
+  }
+
+  /** CopyObject inside the bucket (create-only with If-None-Match, as writes are); the object keeps its headers. */
+  async copy(fromKey: string, { replace, claim }: Omit<WriteRequest, 'content'>): Promise<string> {
+    const client = await this.client();
+    const { CopyObjectCommand } = await loadClientS3();
+    const { bucket, defaultAcl } = this.settings;
+    for (;;) {
+      try {
+        await client.send(new CopyObjectCommand({
+          Bucket: bucket,
+          Key: claim.key,
+          CopySource: `${bucket}/${encodeKey(fromKey)}`,
+          ...(defaultAcl === null ? {} : { ACL: defaultAcl as never }),
+          ...(replace ? {} : { IfNoneMatch: '*' }),
+        }));
+        return nameOfKey(this.settings.location, claim.key);
+      } catch (error) {
+        if (replace || !(isPreconditionFailed(error) || isConditionalConflict(error))) throw error;
+        await claim.taken(error);
       }
     }
   }
