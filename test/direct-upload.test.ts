@@ -130,6 +130,7 @@ describe('S3: a presigned POST', () => {
     assert.deepEqual(policy.conditions, [
       { bucket: server.bucket },
       { key: 'media/uploads/a.png' },
+      { success_action_status: '201' },
       { 'Content-Type': 'image/png' },
       { 'x-amz-algorithm': 'AWS4-HMAC-SHA256' },
       { 'x-amz-credential': upload.fields['x-amz-credential'] },

@@ -253,7 +253,8 @@ export class S3Driver implements StorageDriver {
       );
     }
     const url = objectUrl(this.settings, '');
-    const fields: Record<string, string> = contentType === undefined ? {} : { 'Content-Type': contentType };
+    // 201 with a document rather than S3's default 204: a browser's form post then shows an answer, not nothing.
+    const fields: Record<string, string> = { success_action_status: '201', ...(contentType === undefined ? {} : { 'Content-Type': contentType }) };
     const signed = presignPost({ url, bucket, key, region, credentials, expiresIn, fields, ...(maxSize === undefined ? {} : { maxSize }) });
     return { url: url.href, method: 'POST', fields: signed.fields, headers: {} };
   }
