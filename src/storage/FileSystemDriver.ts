@@ -17,7 +17,7 @@ import type {
   ByteRange, DriverCapabilities, ListPage, ListRequest, ObjectHeaders, ObjectStat, StorageDriver, WriteRequest,
 } from './driver.ts';
 import { MediaRootDriver } from './MediaRootStorage.ts';
-import { headersFileName, isReservedName } from './Storage.ts';
+import { headersFileName, isReservedName } from './reservedNames.ts';
 import { isAbandoned, isTemporaryName, temporaryName } from './temporaryFiles.ts';
 
 /** Large pieces keep the number of system calls low; memory stays at one piece whatever the file's size. */

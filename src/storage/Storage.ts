@@ -4,7 +4,6 @@
  * The name checks live in save() of this class, before and after choosing an available name and on the
  * name the backend returns, so that no backend can skip them (Django's CVE-2021-45452 and CVE-2024-39330).
  */
-import { randomInt } from 'node:crypto';
 import { inspect } from 'node:util';
 import { SuspiciousFileOperation, SuspiciousOperation, ValidationError } from '../errors.ts';
 import { StorageOperationError } from './operationError.ts';
@@ -14,6 +13,8 @@ import { withSizeLimit } from '../files/limits.ts';
 import { getValidFilename, validateFileName } from '../files/names.ts';
 import { join, normpath, pathParts, split, suffixes } from '../files/pythonPath.ts';
 import { settings } from '../conf/settings.ts';
+import { randomString } from './random.ts';
+import { assertUsableName, isReservedName } from './reservedNames.ts';
 import { sniffContentType } from '../files/contentType.ts';
 import type {
   ByteRange, DriverCapabilities, ListPage, NameClaim, ObjectHeaders, ObjectStat, SignedUpload, SignedUploadRequest, StorageDriver,
@@ -37,15 +38,6 @@ export interface SaveOptions extends ObjectHeaders {
 export interface SignedUrlOptions {
   /** Seconds the URL stays valid. */
   expiresIn: number;
-}
-
-const ALPHANUMERIC = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
-
-/** A random string from a CSPRNG, as Django's get_random_string. */
-export function randomString(length: number, alphabet = ALPHANUMERIC): string {
-  let result = '';
-  for (let index = 0; index < length; index++) result += alphabet[randomInt(alphabet.length)];
-  return result;
 }
 
 /** Python's len(): code points, not UTF-16 units, so limits agree with Django's for any name. */
@@ -156,6 +148,9 @@ export interface ListedEntry {
   size: number;
   modifiedTime: Date;
 }
+
+export { randomString } from './random.ts';
+export { headersFileName, isReservedName } from './reservedNames.ts';
 
 export abstract class Storage {
   /** The backend's I/O; null for a storage written Django's way (overriding _save, _open, exists…). */
@@ -610,29 +605,6 @@ export abstract class Storage {
   [inspect.custom](): string {
     const details = this.describe();
     return `<${this.constructor.name}${details ? ' ' + details : ''}>`;
-  }
-}
-
-/** The prefixes of the names the storages keep for themselves: temporary files of saves, kept headers. */
-export const RESERVED_PREFIXES = ['.filefield-tmp-', '.filefield-headers-'] as const;
-
-/** Where a backend without object properties keeps a file's headers: beside it, under a reserved name. */
-export function headersFileName(fileName: string): string {
-  return `${RESERVED_PREFIXES[1]}${fileName}.json`;
-}
-
-/** Whether any segment of a name is one of the storage's own (never a user's file). */
-export function isReservedName(name: string): boolean {
-  return name.split(/[\\/]/).some((segment) => RESERVED_PREFIXES.some((prefix) => segment.startsWith(prefix)));
-}
-
-/** Refuses a NUL byte (no file system takes one) and the names reserved for the storage's own files. */
-function assertUsableName(name: string): void {
-  if (name.includes('\0')) throw new SuspiciousFileOperation(`The name '${name.replaceAll('\0', '\\x00')}' contains a NUL byte`);
-  if (isReservedName(name)) {
-    throw new SuspiciousFileOperation(
-      `The name '${name}' is reserved for the storage's own files (names starting with ${RESERVED_PREFIXES.map((prefix) => `'${prefix}'`).join(' or ')})`,
-    );
   }
 }
 
