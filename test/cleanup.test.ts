@@ -2,32 +2,17 @@
 // another row refers to), `filefield cleanup` through the real CLI (with a save in flight), and orphans().
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ContentFile, FileField, FileSystemStorage, Model, configure, storages, type FieldFile, type File } from '../src/index.ts';
+import { ContentFile, FileField, FileSystemStorage, Model, configure, storages, type FieldFile } from '../src/index.ts';
 import { findOrphans, removeOrphans } from '../src/models/cleanup.ts';
 import { loadSettings } from '../src/conf/load.ts';
+import { runChild } from './support/child.ts';
+import { PausableStorage } from './support/pausableStorage.ts';
 
 const REPO = join(import.meta.dirname, '..');
 let root: string;
-
-/** The default storage, which a test can make pause between storing a file and returning (its row not written yet). */
-class PausableStorage extends FileSystemStorage {
-  pause: { stored: (name: string) => void; resume: Promise<void> } | null = null;
-
-  protected override async _save(name: string, content: File): Promise<string> {
-    const stored = await super._save(name, content);
-    const pause = this.pause;
-    if (pause) {
-      this.pause = null;
-      pause.stored(stored);
-      await pause.resume;
-    }
-    return stored;
-  }
-}
 
 class FailingStorage extends FileSystemStorage {
   protected override async _save(): Promise<string> {
@@ -127,15 +112,8 @@ describe("field option cleanup: true (django-cleanup's behaviour)", () => {
   });
 });
 
-/** Runs the real CLI in the project; resolves with its output and exit code. */
-function cli(...args: string[]): Promise<{ stdout: string; stderr: string; code: number | null }> {
-  const child = spawn(process.execPath, [join(REPO, 'bin', 'filefield.js'), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (data: Buffer) => (stdout += data.toString()));
-  child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ stdout, stderr, code })));
-}
+/** Runs the real CLI in the project. */
+const cli = (...args: string[]) => runChild(process.execPath, [join(REPO, 'bin', 'filefield.js'), ...args], { cwd: root });
 
 describe('filefield cleanup and orphans()', () => {
   test('removes old files that no row references, never a referenced one nor a save in flight', async () => {
@@ -147,10 +125,7 @@ describe('filefield cleanup and orphans()', () => {
     const young = await storages.get('default').save('docs/young.bin', new ContentFile('just stored'));
 
     // A save in flight: its file is stored, its row not written yet, while the clean-up runs.
-    let resume!: () => void;
-    const stored = new Promise<string>((resolve) => {
-      pausable.pause = { stored: resolve, resume: new Promise<void>((done) => (resume = done)) };
-    });
+    const { stored, resume } = pausable.pauseNextSave();
     const inFlight = new Doc();
     const saving = inFlight.file.save('in-flight.txt', new ContentFile('in flight'));
     const inFlightName = await stored;

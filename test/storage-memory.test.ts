@@ -2,7 +2,7 @@
 // most 16 MiB (the pieces in flight), measured in a child process by the kernel's own high-water mark.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { runChild } from './support/child.ts';
 import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,12 +27,8 @@ test('a 512 MiB save from a file descriptor costs at most 16 MiB of peak RSS', {
       await storage.save('large.bin', new File(openSync(${JSON.stringify(source)}, 'r')));
       console.log(JSON.stringify({ growth: peak() - before, size: await storage.size('large.bin') }));
     `;
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (data: Buffer) => (stdout += data.toString()));
-    child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
-    assert.equal(await new Promise((resolve) => child.on('close', resolve)), 0, stderr);
+    const { code, stdout, stderr } = await runChild(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: REPO });
+    assert.equal(code, 0, stderr);
     const { growth, size } = JSON.parse(stdout) as { growth: number; size: number };
     assert.equal(size, 512 * MiB);
     assert.ok(growth <= 16 * MiB, `peak RSS grew by ${(growth / MiB).toFixed(1)} MiB`);

@@ -2,11 +2,12 @@
 // the root, and the created time (issue 9, items 3, 9 and 13).
 import { after, test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ContentFile, FileSystemStorage, InMemoryStorage, SuspiciousFileOperation, getValidFilename } from '../src/index.ts';
+import { runOnSmallDisk } from './support/child.ts';
 
 const REPO = join(import.meta.dirname, '..');
 const scratch = mkdtempSync(join(tmpdir(), 'filefield-names-'));
@@ -88,13 +89,7 @@ describe('a full disk (item 8)', () => {
   const unshare = spawnSync('unshare', ['-Urm', 'true']);
   test('the error names the file and the cause; no temporary file survives', { skip: unshare.status !== 0 && 'unshare -Urm is not permitted here', timeout: 120_000 }, async () => {
     const folder = freshLocation();
-    const script = `mount -t tmpfs -o size=64k filefield-test "$1" && exec "${process.execPath}" --import tsx test/support/storage-out-of-space.ts "$1"`;
-    const child = spawn('unshare', ['-Urm', 'sh', '-c', script, 'sh', folder], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (data: Buffer) => (stdout += data.toString()));
-    child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
-    const code = await new Promise((resolve) => child.on('close', resolve));
+    const { code, stdout, stderr } = await runOnSmallDisk(REPO, 'test/support/storage-out-of-space.ts', folder);
     assert.equal(code, 0, stderr);
     const result = JSON.parse(stdout) as { failure: { name: string; message: string; path: string; code: string } | null; files: string[] };
     assert.ok(result.failure, 'the disk filled up');

@@ -10,7 +10,7 @@ import type { Storage } from '../storage/Storage.ts';
 import { sendToNode, textAnswer, toWebResponse } from './answer.ts';
 import { answerMedia, type MediaSource } from './mediaAnswer.ts';
 import { mediaPrefixOf } from './mediaName.ts';
-import { failureAnswer, nodeConditionalHeaders, nodeTarget, webConditionalHeaders, webTarget, type NextFunction, type RequestTarget } from './requests.ts';
+import { failureAnswer, nodeConditionalHeaders, nodeTarget, webBody, webConditionalHeaders, webTarget, type NextFunction, type RequestTarget } from './requests.ts';
 
 export interface MediaHandlerOptions {
   /** The storage whose files are served: a Storage or an alias of settings.STORAGES. Default 'default'. */
@@ -57,7 +57,12 @@ export function mediaHandler(options: MediaHandlerOptions = {}): NodeMediaHandle
         if (next) return next();
         answer = textAnswer(404, 'Not found.');
       } else {
-        answer = await answerMedia({ method: request.method ?? 'GET', ...target, headers: nodeConditionalHeaders(request) }, source);
+        answer = await answerMedia({
+          method: request.method ?? 'GET',
+          ...target,
+          headers: nodeConditionalHeaders(request),
+          upload: { contentType: request.headers['content-type'], contentLength: request.headers['content-length'], body: () => request },
+        }, source);
       }
     } catch (error) {
       if (next) return next(error);
@@ -76,7 +81,16 @@ export function fetchMediaHandler(options: MediaHandlerOptions = {}): FetchHandl
       const source = sourceFor(options, target);
       answer = source === null
         ? textAnswer(404, 'Not found.')
-        : await answerMedia({ method: request.method, ...target, headers: webConditionalHeaders(request) }, source);
+        : await answerMedia({
+          method: request.method,
+          ...target,
+          headers: webConditionalHeaders(request),
+          upload: {
+            contentType: request.headers.get('content-type') ?? undefined,
+            contentLength: request.headers.get('content-length') ?? undefined,
+            body: () => webBody(request),
+          },
+        }, source);
     } catch (error) {
       answer = failureAnswer(error, target.rawPath);
     }

@@ -3,16 +3,17 @@
  * headers that keep an uploaded file from ever running as a page of this origin. Transport-free: the
  * answer is written out by the Node and the web handlers alike.
  */
-import { settings } from '../conf/settings.ts';
 import { sniffContentType } from '../files/contentType.ts';
 import type { File } from '../files/File.ts';
 import type { FieldFile } from '../models/FieldFile.ts';
 import type { ModelClass } from '../models/Model.ts';
+import { isProjectFile } from '../storage/projectFiles.ts';
 import { verifySignedUrl } from '../storage/signing.ts';
 import type { Storage } from '../storage/Storage.ts';
 import { textAnswer, type HttpAnswer } from './answer.ts';
 import { etagOf, ifRangeAllows, isNotModified, parseRange, toWholeSeconds, type RequestHeaders, type Validators } from './conditional.ts';
 import { contentDisposition, isInlineImage, MEDIA_SECURITY_HEADERS, safeContentType } from './contentHeaders.ts';
+import { acceptSignedUpload, type SignedUploadRequest } from './directUpload.ts';
 import { mediaNameFromPath } from './mediaName.ts';
 import { isDatabaseUnreadable } from './problems.ts';
 
@@ -26,6 +27,8 @@ export interface MediaRequest {
   /** The query string without '?', for signed URLs. */
   rawQuery: string;
   headers: RequestHeaders;
+  /** What a PUT to a signed upload URL needs: its type, its declared length and its body. */
+  upload: Omit<SignedUploadRequest, 'name' | 'signedPath'>;
 }
 
 export interface MediaSource {
@@ -42,20 +45,6 @@ function mediaStatus(status: number, message: string, headers: Record<string, st
 
 const notFound = (): HttpAnswer => mediaStatus(404, 'Not found.');
 
-/** Where a local storage keeps the name, or null where it cannot have it (a name too long, a symlink loop…). */
-function localPathOf(storage: Storage, name: string): string | null {
-  try {
-    return storage.path(name);
-  } catch {
-    return null;
-  }
-}
-
-/** The database (and its lock and journal) and the settings file, wherever MEDIA_ROOT is. */
-function isProjectFile(path: string): boolean {
-  const database = settings.DATABASE;
-  return path === settings.SETTINGS_FILE || path === database || path.startsWith(`${database}.`);
-}
 
 async function optional<T>(read: () => Promise<T>): Promise<T | undefined> {
   try {
@@ -121,15 +110,21 @@ async function* byteRange(file: File, start: number, end: number, head: Uint8Arr
 }
 
 /** What a request asks for: a name of the storage (and whether its URL was signed), or the answer already. */
-type Located = { name: string; signed: boolean } | { answer: HttpAnswer };
+type Located = { name: string; signed: boolean } | { answer: HttpAnswer | Promise<HttpAnswer> };
 
 /** The checks before any storage call but path(): method, name, signature, the project's own files, remote storages. */
 function locate(request: MediaRequest, source: MediaSource): Located {
-  if (request.method !== 'GET' && request.method !== 'HEAD') {
-    return { answer: mediaStatus(405, 'Method not allowed.', { Allow: 'GET, HEAD' }) };
+  const { storage } = source;
+  // A local storage's signed upload URLs are media URLs too, answering a PUT.
+  const acceptsUploads = storage.isLocal && storage.capabilities.uploadSigning;
+  if (request.method !== 'GET' && request.method !== 'HEAD' && !(request.method === 'PUT' && acceptsUploads)) {
+    return { answer: mediaStatus(405, 'Method not allowed.', { Allow: acceptsUploads ? 'GET, HEAD, PUT' : 'GET, HEAD' }) };
   }
   const name = mediaNameFromPath(request.rawPath, source.prefix);
   if (name === null) return { answer: notFound() };
+  if (request.method === 'PUT') {
+    return { answer: acceptSignedUpload({ ...request.upload, name, signedPath: `${request.rawPath}?${request.rawQuery}` }, storage) };
+  }
 
   const query = new URLSearchParams(request.rawQuery);
   const signed = query.has('signature') || query.has('expires');
@@ -138,16 +133,14 @@ function locate(request: MediaRequest, source: MediaSource): Located {
     if (!check.valid) return { answer: mediaStatus(403, check.reason === 'expired' ? 'This link has expired.' : 'This link is not valid.') };
   }
 
-  const { storage } = source;
   if (!storage.isLocal) {
     // The storage serves its own files (S3, Azure…); its URL is where they are (never this very URL).
     const location = storage.url(name);
     if (new URL(location, 'http://media.invalid').pathname === request.rawPath) return { answer: notFound() };
     return { answer: { status: 302, headers: { Location: location, 'Cache-Control': 'no-store', 'Content-Length': '0' } } };
   }
-  const localPath = localPathOf(storage, name);
   // MEDIA_ROOT set to the project's folder (or above it) must not publish the rows or the settings.
-  if (localPath === null || isProjectFile(localPath)) return { answer: notFound() };
+  if (isProjectFile(storage, name)) return { answer: notFound() };
   return { name, signed };
 }
 

@@ -3,6 +3,8 @@
  * request hand it) or a web Request, and what they do with a failure that is not the client's.
  */
 import type { IncomingMessage } from 'node:http';
+import { Readable } from 'node:stream';
+import type { ReadableStream as NodeWebStream } from 'node:stream/web';
 import { textAnswer, type HttpAnswer } from './answer.ts';
 import { CONDITIONAL_HEADER_NAMES, type RequestHeaders } from './conditional.ts';
 import { loggedServiceProblemOf } from './problems.ts';
@@ -31,6 +33,11 @@ export function nodeTarget(request: IncomingMessage): RequestTarget {
 export function webTarget(request: Request): RequestTarget {
   const url = new URL(request.url);
   return { rawPath: url.pathname, rawQuery: url.search.slice(1) };
+}
+
+/** A web Request's body as a Node stream (empty when it has none); read as the consumer reads, never whole. */
+export function webBody(request: Request): Readable {
+  return request.body ? Readable.fromWeb(request.body as NodeWebStream<Uint8Array>) : Readable.from([]);
 }
 
 export function nodeConditionalHeaders(request: IncomingMessage): RequestHeaders {

@@ -4,15 +4,13 @@
  * naming why) or, for a plain HTML form, a redirect.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
-import type { ReadableStream as NodeWebStream } from 'node:stream/web';
 import type { FieldFile } from '../models/FieldFile.ts';
 import type { Model, ModelClass } from '../models/Model.ts';
 import { jsonAnswer, sendToNode, toWebResponse, type HttpAnswer } from './answer.ts';
 import type { FetchHandler } from './media.ts';
 import { receiveUpload, uploadOptionsFromSettings, valueFieldsOf, type IncomingUpload, type UploadForm } from './receiveUpload.ts';
 import { loggedServiceProblemOf } from './problems.ts';
-import type { NextFunction } from './requests.ts';
+import { webBody, type NextFunction } from './requests.ts';
 
 export interface UploadHandlerOptions<M extends Model = Model> {
   /** The file field the upload fills; the multipart part holding the file is named after it. */
@@ -86,7 +84,7 @@ export function uploadHandler<M extends Model>(model: ModelClass<M>, options: Up
 export function fetchUploadHandler<M extends Model>(model: ModelClass<M>, options: UploadHandlerOptions<M>): FetchHandler {
   const form = checkedForm(model, options);
   return async (request) => {
-    const body = request.body ? Readable.fromWeb(request.body as NodeWebStream<Uint8Array>) : Readable.from([]);
+    const body = webBody(request);
     const headers: Record<string, string> = {};
     request.headers.forEach((value, name) => {
       headers[name] = value;

@@ -16,8 +16,8 @@ import { File } from '../files/File.ts';
 import type {
   ByteRange, DriverCapabilities, ListPage, ListRequest, ObjectHeaders, ObjectStat, StorageDriver, WriteRequest,
 } from './driver.ts';
-import type { MediaRoot } from './MediaRootStorage.ts';
-import { headersFileName, isReservedName } from './Storage.ts';
+import { MediaRootDriver } from './MediaRootStorage.ts';
+import { headersFileName, isReservedName } from './reservedNames.ts';
 import { isAbandoned, isTemporaryName, temporaryName } from './temporaryFiles.ts';
 
 /** Large pieces keep the number of system calls low; memory stays at one piece whatever the file's size. */
@@ -68,12 +68,10 @@ function notADirectory(directory: string): Error {
   return Object.assign(new Error(`${directory} exists and is not a directory.`), { code: 'EEXIST', path: directory });
 }
 
-export class FileSystemDriver implements StorageDriver {
+export class FileSystemDriver extends MediaRootDriver implements StorageDriver {
   readonly capabilities: DriverCapabilities = Object.freeze({
-    localPath: true, urlSigning: false, uploadSigning: false, serverSideCopy: false, contentTypes: false, flatListing: false,
+    localPath: true, urlSigning: false, uploadSigning: true, serverSideCopy: false, contentTypes: false, flatListing: false,
   });
-
-  constructor(readonly root: MediaRoot) {}
 
   /**
    * The absolute path of a name. Refuses names outside the location, lexically (Django's safe_join) and
@@ -387,13 +385,8 @@ export class FileSystemDriver implements StorageDriver {
     }
   }
 
-  url(name: string | null): string {
-    return this.root.url(name);
-  }
 
-  async signedUrl(_fullPath: string, name: string, expiresIn: number): Promise<string> {
-    return this.root.signedUrl(name, expiresIn);
-  }
+
 
   /**
    * Removes the temporary files that killed saves left anywhere under the location (a save still under
@@ -432,9 +425,6 @@ export class FileSystemDriver implements StorageDriver {
     return error as Error;
   }
 
-  describe(): string {
-    return this.root.describe();
-  }
 }
 
 /** Writes every piece, reading the next one while the current one is written (two in memory at most). */

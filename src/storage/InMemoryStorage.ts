@@ -8,7 +8,7 @@ import { ContentFile, File, concatBytes } from '../files/File.ts';
 import type {
   ByteRange, DriverCapabilities, ListPage, ListRequest, ObjectHeaders, ObjectStat, StorageDriver, WriteRequest,
 } from './driver.ts';
-import { MediaRoot, MediaRootStorage, type MediaRootStorageOptions } from './MediaRootStorage.ts';
+import { MediaRoot, MediaRootDriver, MediaRootStorage, type MediaRootStorageOptions } from './MediaRootStorage.ts';
 
 interface Times {
   created: Date;
@@ -42,14 +42,12 @@ function fsError(code: string, message: string, path: string): Error {
 }
 
 /** Keys are the name's parts below the root joined by '/' ('' is the root). */
-export class InMemoryDriver implements StorageDriver {
+export class InMemoryDriver extends MediaRootDriver implements StorageDriver {
   // Local: its names have paths (where they would be on disk), and this process serves its bytes.
   readonly capabilities: DriverCapabilities = Object.freeze({
-    localPath: true, urlSigning: false, uploadSigning: false, serverSideCopy: true, contentTypes: false, flatListing: false,
+    localPath: true, urlSigning: false, uploadSigning: true, serverSideCopy: true, contentTypes: false, flatListing: false,
   });
   private readonly tree = new DirectoryNode();
-
-  constructor(readonly root: MediaRoot) {}
 
   /** The name as path parts below the root, after the same checks as on disk. */
   keyOf(name: string): string {
@@ -176,17 +174,9 @@ export class InMemoryDriver implements StorageDriver {
     return { ...this.fileAt(key).headers };
   }
 
-  url(name: string | null): string {
-    return this.root.url(name);
-  }
 
-  async signedUrl(_key: string, name: string, expiresIn: number): Promise<string> {
-    return this.root.signedUrl(name, expiresIn);
-  }
 
-  describe(): string {
-    return this.root.describe();
-  }
+
 }
 
 export class InMemoryStorage extends MediaRootStorage {

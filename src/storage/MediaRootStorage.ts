@@ -7,8 +7,8 @@ import { resolve, sep } from 'node:path';
 import { settings } from '../conf/settings.ts';
 import { SuspiciousFileOperation } from '../errors.ts';
 import { Storage } from './Storage.ts';
-import type { StorageDriver } from './driver.ts';
-import { signUrl } from './signing.ts';
+import type { SignedUpload, SignedUploadRequest, StorageDriver } from './driver.ts';
+import { signUploadUrl, signUrl } from './signing.ts';
 import { mediaUrl } from './urls.ts';
 
 export interface MediaRootStorageOptions {
@@ -82,8 +82,40 @@ export class MediaRoot {
     return signUrl(this.url(name), expiresIn);
   }
 
+  /** A PUT URL under MEDIA_URL that `filefield serve` accepts for one upload until it expires. */
+  signedUpload(name: string, request: SignedUploadRequest): SignedUpload {
+    this.join(name);
+    return {
+      url: signUploadUrl(this.url(name), request),
+      method: 'PUT',
+      fields: {},
+      headers: request.contentType === undefined ? {} : { 'Content-Type': request.contentType },
+    };
+  }
+
   describe(): string {
     return `location=${this.location} baseUrl=${this.baseUrl ?? 'none'}`;
+  }
+}
+
+/** What the drivers under a media root share: URLs under MEDIA_URL, signed by this project's key. */
+export abstract class MediaRootDriver {
+  constructor(readonly root: MediaRoot) {}
+
+  url(name: string | null): string {
+    return this.root.url(name);
+  }
+
+  async signedUpload(_key: string, name: string, request: SignedUploadRequest): Promise<SignedUpload> {
+    return this.root.signedUpload(name, request);
+  }
+
+  async signedUrl(_key: string, name: string, expiresIn: number): Promise<string> {
+    return this.root.signedUrl(name, expiresIn);
+  }
+
+  describe(): string {
+    return this.root.describe();
   }
 }
 

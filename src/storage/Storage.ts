@@ -4,7 +4,6 @@
  * The name checks live in save() of this class, before and after choosing an available name and on the
  * name the backend returns, so that no backend can skip them (Django's CVE-2021-45452 and CVE-2024-39330).
  */
-import { randomInt } from 'node:crypto';
 import { inspect } from 'node:util';
 import { SuspiciousFileOperation, SuspiciousOperation, ValidationError } from '../errors.ts';
 import { StorageOperationError } from './operationError.ts';
@@ -14,8 +13,12 @@ import { withSizeLimit } from '../files/limits.ts';
 import { getValidFilename, validateFileName } from '../files/names.ts';
 import { join, normpath, pathParts, split, suffixes } from '../files/pythonPath.ts';
 import { settings } from '../conf/settings.ts';
+import { randomString } from './random.ts';
+import { assertUsableName, isReservedName } from './reservedNames.ts';
 import { sniffContentType } from '../files/contentType.ts';
-import type { ByteRange, DriverCapabilities, ListPage, NameClaim, ObjectHeaders, ObjectStat, StorageDriver } from './driver.ts';
+import type {
+  ByteRange, DriverCapabilities, ListPage, NameClaim, ObjectHeaders, ObjectStat, SignedUpload, SignedUploadRequest, StorageDriver,
+} from './driver.ts';
 
 /** Anything save() accepts as content: a File, raw bytes, or what a File wraps (never a string: see toFile()). */
 export type Savable = File | FileSource | Uint8Array;
@@ -35,15 +38,6 @@ export interface SaveOptions extends ObjectHeaders {
 export interface SignedUrlOptions {
   /** Seconds the URL stays valid. */
   expiresIn: number;
-}
-
-const ALPHANUMERIC = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
-
-/** A random string from a CSPRNG, as Django's get_random_string. */
-export function randomString(length: number, alphabet = ALPHANUMERIC): string {
-  let result = '';
-  for (let index = 0; index < length; index++) result += alphabet[randomInt(alphabet.length)];
-  return result;
 }
 
 /** Python's len(): code points, not UTF-16 units, so limits agree with Django's for any name. */
@@ -152,6 +146,9 @@ export interface ListedEntry {
   size: number;
   modifiedTime: Date;
 }
+
+export { randomString } from './random.ts';
+export { headersFileName, isReservedName } from './reservedNames.ts';
 
 export abstract class Storage {
   /** The backend's I/O; null for a storage written Django's way (overriding _save, _open, exists…). */
@@ -340,7 +337,7 @@ export abstract class Storage {
    * file_overwrite); then a name only ever changes to fit maxLength.
    */
   protected get replacesExistingFiles(): boolean {
-    return false;
+    return this.driver?.replacesExisting ?? false;
   }
 
   /** A name for a clash: `root_XXXXXXX.ext`, seven random letters and digits (no suffix when files are replaced). */
@@ -552,6 +549,31 @@ export abstract class Storage {
     });
   }
 
+  /**
+   * A URL (and form fields or headers) that lets a browser upload one file straight to the storage: a free
+   * name is chosen first, as save() chooses one, and returned with it. A POST sends `fields` then the file
+   * in a part named `file` (S3's presigned POST); another method sends the raw bytes with `headers`. The
+   * size is limited to maxSize and FILE_UPLOAD_MAX_SIZE where the service can enforce it; attachUploaded()
+   * checks the bytes again in any case.
+   */
+  async signedUploadUrl(name: string, options: SignedUploadRequest): Promise<SignedUpload & { name: string }> {
+    return this.invoke('signedUploadUrl', name, async () => {
+      const signedUpload = this.driver?.signedUpload;
+      if (!this.capabilities.uploadSigning || !signedUpload) throw notImplemented('signedUploadUrl');
+      const { maxSize } = options;
+      if (maxSize !== undefined && (!Number.isSafeInteger(maxSize) || maxSize < 0)) {
+        throw new RangeError(`maxSize must be a number of bytes (a whole number, 0 or more), got ${maxSize}.`);
+      }
+      const limits = [maxSize, settings.FILE_UPLOAD_MAX_SIZE ?? undefined].filter((limit): limit is number => limit !== undefined);
+      validateFileName(name, { allowRelativePath: true });
+      assertUsableName(name);
+      const available = await this.getAvailableName(name);
+      validateFileName(available, { allowRelativePath: true });
+      const request = { ...options, ...(limits.length === 0 ? {} : { maxSize: Math.min(...limits) }) };
+      return { name: available, ...(await signedUpload.call(this.driver, this.keyOf(available), available, request)) };
+    });
+  }
+
   async getAccessedTime(name: string): Promise<Date> {
     return this.invoke('getAccessedTime', name, async () => (await this.statOf(name)).accessed);
   }
@@ -580,29 +602,6 @@ export abstract class Storage {
   [inspect.custom](): string {
     const details = this.describe();
     return `<${this.constructor.name}${details ? ' ' + details : ''}>`;
-  }
-}
-
-/** The prefixes of the names the storages keep for themselves: temporary files of saves, kept headers. */
-export const RESERVED_PREFIXES = ['.filefield-tmp-', '.filefield-headers-'] as const;
-
-/** Where a backend without object properties keeps a file's headers: beside it, under a reserved name. */
-export function headersFileName(fileName: string): string {
-  return `${RESERVED_PREFIXES[1]}${fileName}.json`;
-}
-
-/** Whether any segment of a name is one of the storage's own (never a user's file). */
-export function isReservedName(name: string): boolean {
-  return name.split(/[\\/]/).some((segment) => RESERVED_PREFIXES.some((prefix) => segment.startsWith(prefix)));
-}
-
-/** Refuses a NUL byte (no file system takes one) and the names reserved for the storage's own files. */
-function assertUsableName(name: string): void {
-  if (name.includes('\0')) throw new SuspiciousFileOperation(`The name '${name.replaceAll('\0', '\\x00')}' contains a NUL byte`);
-  if (isReservedName(name)) {
-    throw new SuspiciousFileOperation(
-      `The name '${name}' is reserved for the storage's own files (names starting with ${RESERVED_PREFIXES.map((prefix) => `'${prefix}'`).join(' or ')})`,
-    );
   }
 }
 

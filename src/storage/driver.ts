@@ -93,6 +93,8 @@ export interface ByteRange {
 
 export interface StorageDriver {
   readonly capabilities: DriverCapabilities;
+  /** Whether saving under a taken name replaces the file (the backend's overwrite option); false by default. */
+  readonly replacesExisting?: boolean;
   /** The STORAGES alias of the storage using it (set by the Storage base), for the messages it words itself. */
   alias?: string | null;
   /**

@@ -14,7 +14,8 @@ import type { ContainerClient } from '@azure/storage-blob';
 import { ImproperlyConfigured } from '../../errors.ts';
 import { File } from '../../files/File.ts';
 import type {
-  ByteRange, DriverCapabilities, ListPage, ListRequest, ObjectHeaders, ObjectStat, StorageDriver, WriteRequest,
+  ByteRange, DriverCapabilities, ListPage, ListRequest, ObjectHeaders, ObjectStat, SignedUpload, SignedUploadRequest, StorageDriver,
+  WriteRequest,
 } from '../driver.ts';
 import { StorageOperationError, firstLineOf } from '../operationError.ts';
 import { NameLostError } from '../Storage.ts';
@@ -37,10 +38,14 @@ function folderPrefix(blobName: string): string {
 
 export class AzureDriver implements StorageDriver {
   readonly capabilities: DriverCapabilities = Object.freeze({
-    localPath: false, urlSigning: true, uploadSigning: false, serverSideCopy: false, contentTypes: true, flatListing: true,
+    localPath: false, urlSigning: true, uploadSigning: true, serverSideCopy: false, contentTypes: true, flatListing: true,
   });
   alias: string | null = null;
   private containerClient: Promise<ContainerClient> | null = null;
+
+  get replacesExisting(): boolean {
+    return this.options.overwriteFiles;
+  }
 
   constructor(readonly options: ResolvedAzureOptions) {}
 
@@ -242,6 +247,16 @@ export class AzureDriver implements StorageDriver {
   /** A read-only SAS URL valid for `expiresIn` seconds, whatever expirationSecs says. */
   async signedUrl(blobName: string, _name: string, expiresIn: number): Promise<string> {
     return this.sasUrl(blobName, expiresIn);
+  }
+
+  /** A SAS URL that may create or write this one blob, for a browser's PUT (Azure cannot limit the size: attachUploaded checks it). */
+  async signedUpload(blobName: string, _name: string, { expiresIn, contentType }: SignedUploadRequest): Promise<SignedUpload> {
+    return {
+      url: this.sasUrl(blobName, expiresIn, 'cw'),
+      method: 'PUT',
+      fields: {},
+      headers: { 'x-ms-blob-type': 'BlockBlob', ...(contentType === undefined ? {} : { 'Content-Type': contentType }) },
+    };
   }
 
   failure(operation: string, name: string | null, error: unknown, alias: string | null): Error {

@@ -19,8 +19,4 @@ export class AzureStorage extends Storage {
   get options(): ResolvedAzureOptions {
     return this.driver.options;
   }
-
-  protected override get replacesExistingFiles(): boolean {
-    return this.options.overwriteFiles;
-  }
 }

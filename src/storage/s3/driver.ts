@@ -11,10 +11,11 @@ import type { HeadObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
 import { ImproperlyConfigured } from '../../errors.ts';
 import { File } from '../../files/File.ts';
 import type {
-  ByteRange, DriverCapabilities, ListPage, ListRequest, ObjectHeaders, ObjectStat, StorageDriver, WriteRequest,
+  ByteRange, DriverCapabilities, ListPage, ListRequest, ObjectHeaders, ObjectStat, SignedUpload, SignedUploadRequest, StorageDriver,
+  WriteRequest,
 } from '../driver.ts';
 import { NameLostError, NamesExhaustedError, MAX_NAME_ATTEMPTS } from '../Storage.ts';
-import { customDomainUrl, objectUrl } from './addressing.ts';
+import { customDomainUrl, encodeKey, objectUrl } from './addressing.ts';
 import {
   S3StorageError, explainS3Error, httpStatusOf, isBodilessHttpError, isConditionalConflict, isPreconditionFailed,
   type S3ErrorContext, type S3FailureExplanation,
@@ -22,7 +23,7 @@ import {
 import { keyOf, nameOfKey } from './keys.ts';
 import { MAX_PRESIGN_SECONDS, type ResolvedS3Options } from './options.ts';
 import { createS3Client, loadClientS3, loadPresigner } from './sdk.ts';
-import { presignUrl } from './sigv4.ts';
+import { presignPost, presignUrl } from './sigv4.ts';
 import { SourceGuard, prepareContent, putStreamed, putWhole, type UploadParameters } from './upload.ts';
 
 /** S3 allows at most this many parts in one multipart upload. */
@@ -35,10 +36,14 @@ function folderPrefix(key: string): string {
 
 export class S3Driver implements StorageDriver {
   readonly capabilities: DriverCapabilities = Object.freeze({
-    localPath: false, urlSigning: true, uploadSigning: false, serverSideCopy: false, contentTypes: true, flatListing: true,
+    localPath: false, urlSigning: true, uploadSigning: true, serverSideCopy: true, contentTypes: true, flatListing: true,
   });
   alias: string | null = null;
   private clientPromise: Promise<S3Client> | undefined;
+
+  get replacesExisting(): boolean {
+    return this.settings.fileOverwrite;
+  }
 
   constructor(readonly settings: Readonly<ResolvedS3Options>) {}
 
@@ -81,6 +86,28 @@ export class S3Driver implements StorageDriver {
         if (replace || !(isPreconditionFailed(error) || isConditionalConflict(error))) throw error;
         await claim.taken(error, { rereadsContent: prepared.kind === 'stream' });
         if (prepared.kind === 'stream') prepared = await prepareContent(content, partSize, guard);
+      }
+    }
+  }
+
+  /** CopyObject inside the bucket (create-only with If-None-Match, as writes are); the object keeps its headers. */
+  async copy(fromKey: string, { replace, claim }: Omit<WriteRequest, 'content'>): Promise<string> {
+    const client = await this.client();
+    const { CopyObjectCommand } = await loadClientS3();
+    const { bucket, defaultAcl } = this.settings;
+    for (;;) {
+      try {
+        await client.send(new CopyObjectCommand({
+          Bucket: bucket,
+          Key: claim.key,
+          CopySource: `${bucket}/${encodeKey(fromKey)}`,
+          ...(defaultAcl === null ? {} : { ACL: defaultAcl as never }),
+          ...(replace ? {} : { IfNoneMatch: '*' }),
+        }));
+        return nameOfKey(this.settings.location, claim.key);
+      } catch (error) {
+        if (replace || !(isPreconditionFailed(error) || isConditionalConflict(error))) throw error;
+        await claim.taken(error);
       }
     }
   }
@@ -208,6 +235,28 @@ export class S3Driver implements StorageDriver {
     }
     url.searchParams.set('x-id', 'GetObject'); // what the SDK's presigner adds: the URLs have the same form
     return presignUrl({ method: 'GET', url, region: this.settings.region, credentials, expiresIn: this.settings.querystringExpire });
+  }
+
+  /**
+   * A presigned POST for a browser's direct upload of one key: the form's fields, with a content-length-range
+   * when maxSize is given and the Content-Type fixed when contentType is. Signed here from static credentials.
+   */
+  async signedUpload(key: string, _name: string, { expiresIn, contentType, maxSize }: SignedUploadRequest): Promise<SignedUpload> {
+    if (!Number.isInteger(expiresIn) || expiresIn < 1 || expiresIn > MAX_PRESIGN_SECONDS) {
+      throw new RangeError(`expiresIn must be a whole number of seconds from 1 to ${MAX_PRESIGN_SECONDS} (7 days), got ${expiresIn}.`);
+    }
+    const { credentials, bucket, region } = this.settings;
+    if (credentials === null) {
+      throw new ImproperlyConfigured(
+        `${this.label(this.alias)}: signedUploadUrl() signs the upload form here and needs static credentials (OPTIONS accessKeyId and `
+          + 'secretAccessKey, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY).',
+      );
+    }
+    const url = objectUrl(this.settings, '');
+    // 201 with a document rather than S3's default 204: a browser's form post then shows an answer, not nothing.
+    const fields: Record<string, string> = { success_action_status: '201', ...(contentType === undefined ? {} : { 'Content-Type': contentType }) };
+    const signed = presignPost({ url, bucket, key, region, credentials, expiresIn, fields, ...(maxSize === undefined ? {} : { maxSize }) });
+    return { url: url.href, method: 'POST', fields: signed.fields, headers: {} };
   }
 
   /** A presigned GET URL from the SDK's presigner (works with every credential source). */

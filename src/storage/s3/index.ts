@@ -34,8 +34,4 @@ export class S3Storage extends Storage {
   override keyOf(name: string): string {
     return this.driver.keyOf(name);
   }
-
-  protected override get replacesExistingFiles(): boolean {
-    return this.settings.fileOverwrite;
-  }
 }

@@ -32,6 +32,10 @@ export class SftpDriver implements StorageDriver {
   });
   readonly connection: SftpConnection;
 
+  get replacesExisting(): boolean {
+    return this.options.overwriteFiles;
+  }
+
   constructor(readonly options: ResolvedSFTPOptions) {
     this.connection = new SftpConnection(options);
   }

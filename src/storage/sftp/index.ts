@@ -31,8 +31,4 @@ export class SFTPStorage extends Storage {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
-
-  protected override get replacesExistingFiles(): boolean {
-    return this.options.overwriteFiles;
-  }
 }
