@@ -378,6 +378,27 @@ for (const kind of SERVER_KINDS) {
       });
     });
 
+    describe('direct uploads', () => {
+      test('a PUT to a signed upload URL of the local storage stores the bytes, which are then served', async () => {
+        const storage = storages.get('default');
+        const upload = await storage.signedUploadUrl(`direct/${app.kind.replace(/\W+/g, '-')}.png`, { expiresIn: 60, contentType: 'image/png', maxSize: 100_000 });
+        const response = await fetch(`${app.origin}${upload.url}`, { method: upload.method, headers: upload.headers, body: imageBytes });
+        assert.equal(response.status, 201, await response.clone().text());
+        const { name } = await response.json() as { name: string };
+        const served = await get(storage.url(name));
+        assert.equal(served.headers.get('content-type'), 'image/png');
+        assert.deepEqual(new Uint8Array(await served.arrayBuffer()), imageBytes);
+      });
+
+      test('a PUT without a valid signature is refused with 403 and stores nothing', async () => {
+        const before = await snapshot();
+        const response = await fetch(`${app.origin}/media/direct/unsigned.png`, { method: 'PUT', headers: { 'content-type': 'image/png' }, body: imageBytes });
+        assert.equal(response.status, 403);
+        await response.text();
+        assert.deepEqual(await snapshot(), before);
+      });
+    });
+
     describe('signed URLs', () => {
       test('a valid signed URL is served', async () => {
         const profile = (await Profile.objects.first())!;

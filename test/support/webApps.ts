@@ -60,13 +60,14 @@ async function startExpress(): Promise<RunningApp> {
 async function startFastify(): Promise<RunningApp> {
   const { default: Fastify } = await import('fastify');
   const app = Fastify();
-  // The upload handler reads the multipart body itself: Fastify must leave it unread.
-  app.addContentTypeParser('multipart/form-data', (_request, _payload, done) => done(null));
+  // The handlers read the bodies themselves (multipart forms, direct uploads' bytes): Fastify must leave them unread.
+  app.addContentTypeParser('*', (_request, _payload, done) => done(null));
   const media = mediaHandler();
-  app.get(mediaRoute(), (request, reply) => {
+  // PUT: the local storage's signed upload URLs are media URLs.
+  app.route({ method: ['GET', 'PUT'], url: mediaRoute(), handler: (request, reply) => {
     reply.hijack();
     return media(request.raw, reply.raw);
-  });
+  } });
   for (const [model, options] of UPLOADS) {
     const upload = uploadHandler(model, options);
     app.post(`/upload/${model.name}`, (request, reply) => {
@@ -84,7 +85,8 @@ async function startHono(): Promise<RunningApp> {
   const { getRequestListener } = await import('@hono/node-server');
   const app = new Hono();
   const media = fetchMediaHandler();
-  app.get(mediaRoute(), (context) => media(context.req.raw));
+  // PUT: the local storage's signed upload URLs are media URLs.
+  app.on(['GET', 'PUT'], mediaRoute(), (context) => media(context.req.raw));
   for (const [model, options] of UPLOADS) {
     const upload = fetchUploadHandler(model, options);
     app.post(`/upload/${model.name}`, (context) => upload(context.req.raw));
