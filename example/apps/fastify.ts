@@ -1,11 +1,11 @@
 /**
  * filefield in a Fastify 5 app: a form uploads a profile picture, the profile's page shows it.
  *   npx tsx example/apps/fastify.ts      then open http://127.0.0.1:3000/
- * In your own app, import from 'filefield' and 'filefield/http'.
+ * Imports as in your own app: 'filefield' and 'filefield/http'.
  */
 import Fastify from 'fastify';
-import { settings } from '../../src/index.ts';
-import { mediaHandler, uploadHandler } from '../../src/http/index.ts';
+import { settings } from 'filefield';
+import { mediaHandler, uploadHandler } from 'filefield/http';
 import { Profile } from '../models.ts';
 import { findProfile, profileLocation, profilePage, runAsScript, uploadPage } from './pages.ts';
 

@@ -2,12 +2,12 @@
  * filefield in a Hono app (web-standard Request and Response) on Node: a form uploads a profile picture,
  * the profile's page shows it.
  *   npx tsx example/apps/hono.ts      then open http://127.0.0.1:3000/
- * In your own app, import from 'filefield' and 'filefield/http'.
+ * Imports as in your own app: 'filefield' and 'filefield/http'.
  */
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
-import { settings } from '../../src/index.ts';
-import { fetchMediaHandler, fetchUploadHandler } from '../../src/http/index.ts';
+import { settings } from 'filefield';
+import { fetchMediaHandler, fetchUploadHandler } from 'filefield/http';
 import { Profile } from '../models.ts';
 import { findProfile, profileLocation, profilePage, runAsScript, uploadPage } from './pages.ts';
 
