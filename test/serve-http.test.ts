@@ -300,7 +300,7 @@ describe('uploads', () => {
     const response = await upload(project, 'Profile', { name: 'Mallory <script>', picture: { bytes: bytesOf('html-posing.png'), filename: 'html-posing.png' } });
     assert.equal(response.status, 400);
     const page = await response.text();
-    assert.match(page, /role="alert"><strong>Not saved\.<\/strong> picture: Upload a valid image\. The file you uploaded is HTML, not an image\./);
+    assert.match(page, /role="alert"><strong>Not saved\.<\/strong> picture: Upload a valid image\. The file you uploaded was either not an image or a corrupted image\. It is HTML, not an image\./);
     assert.ok(page.includes('value="Mallory &lt;script&gt;"'), 'the typed name is kept, escaped');
     assert.ok(!page.includes('Mallory <script>'));
     assert.deepEqual(await snapshot(), before);

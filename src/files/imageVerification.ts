@@ -5,13 +5,12 @@
  */
 import { ValidationError } from '../errors.ts';
 import { File } from './File.ts';
+import { INVALID_IMAGE_SENTENCE } from './imageInspection.ts';
 import { STRUCTURE_PARSERS } from './imageStructure.ts';
 import { StructureError, StructureWalker } from './structureWalker.ts';
 
-const DJANGO_SENTENCE = 'Upload a valid image. The file you uploaded was either not an image or a corrupted image.';
-
 function refusal(format: string, error: StructureError): ValidationError {
-  return new ValidationError(`${DJANGO_SENTENCE.slice(0, -1)} (${error.message}).`, {
+  return new ValidationError(`${INVALID_IMAGE_SENTENCE} It is a ${error.message}.`, {
     code: 'invalid_image',
     params: { found: format, problem: error.message },
   });

@@ -4,6 +4,7 @@
  * next and gets it back when the bytes are there. Time is linear in the file's size; memory is bounded by
  * MAX_FIELD_BYTES whatever the file holds.
  */
+import { concatBytes } from './File.ts';
 
 /** The most a parser may ask to see at once. */
 export const MAX_FIELD_BYTES = 1024 * 1024;
@@ -113,7 +114,7 @@ export class StructureWalker {
   }
 
   private takeHeld(): Uint8Array {
-    const bytes = this.held.length === 1 ? this.held[0]! : concat(this.held, this.heldLength);
+    const bytes = concatBytes(this.held);
     this.held.length = 0;
     this.heldLength = 0;
     return bytes;
@@ -154,14 +155,4 @@ export class StructureWalker {
       return need;
     }
   }
-}
-
-function concat(pieces: readonly Uint8Array[], length: number): Uint8Array {
-  const bytes = new Uint8Array(length);
-  let offset = 0;
-  for (const piece of pieces) {
-    bytes.set(piece, offset);
-    offset += piece.byteLength;
-  }
-  return bytes;
 }
