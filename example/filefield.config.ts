@@ -2,12 +2,13 @@
  * The bundled example project, used when no filefield.config.* is found: media under ./media and rows
  * in ./db.json of the working directory, so a first `filefield shell` works anywhere.
  */
-import { defineSettings } from '../src/index.ts';
+import { fileURLToPath } from 'node:url';
+import { defineSettings } from 'filefield';
 
 export default defineSettings({
   BASE_DIR: process.cwd(),
   MEDIA_ROOT: 'media',
   MEDIA_URL: '/media/',
   DATABASE: 'db.json',
-  MODELS: [new URL('./models.ts', import.meta.url).pathname],
+  MODELS: [fileURLToPath(new URL('./models.ts', import.meta.url))],
 });

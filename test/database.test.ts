@@ -12,7 +12,6 @@ import { ContentFile, DatabaseError, UnreadableDatabase } from '../src/index.ts'
 import { Note } from './support/process-models.ts';
 import { checkDatabase } from '../src/cli/check.ts';
 import { projectPerTest } from './support/fixtures.ts';
-import { runOnSmallDisk } from './support/child.ts';
 
 const project = projectPerTest('filefield-database-');
 const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -66,6 +65,21 @@ describe('a database file that cannot be read', () => {
       assert.deepEqual(fs.readdirSync(project.root).filter((name) => name.endsWith('.tmp')), []);
     });
   }
+
+  test('a row whose value does not fit its field: loading it names the row, the table and the file; other rows and saves work', async () => {
+    const rows = [GOOD_ROW, { id: 2, title: 42, file: null }];
+    fs.writeFileSync(project.database, JSON.stringify({ tables: { Note: rows }, sequences: { Note: 2 } }));
+    const message = `Row 2 of table "Note" in ${project.database} cannot be loaded: title must be a string, got number.`;
+    await assert.rejects(Note.objects.all(), (error: unknown) => {
+      assert.ok(error instanceof DatabaseError);
+      assert.equal(error.file, project.database);
+      assert.equal(error.message, message);
+      return true;
+    });
+    await assert.rejects(Note.objects.get(2), { message });
+    assert.equal((await Note.objects.get(1)).title, 'kept');
+    assert.equal((await Note.objects.create({ title: 'new' })).id, 3);
+  });
 
   test('a database mended by hand is read again', async () => {
     fs.writeFileSync(project.database, '{"tables":{"Note":[');
@@ -158,6 +172,12 @@ describe('ids', () => {
   }
 });
 
+/** Runs a child script inside a mount namespace of its own, with a 64 KiB tmpfs mounted on `small` for it. */
+function runOnSmallDisk(small: string, script: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const shell = `mount -t tmpfs -o size=64k filefield-test "$1" && shift && exec "${process.execPath}" --import tsx "$@"`;
+  return outputOf(spawn('unshare', ['-Urm', 'sh', '-c', shell, 'sh', small, script, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] }));
+}
+
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 describe('a full disk', () => {
@@ -168,7 +188,7 @@ describe('a full disk', () => {
   test('the database: the error names its file; no temporary file is left; the rows written before are intact', { skip, timeout: 120_000 }, async () => {
     const folder = join(project.root, 'small');
     fs.mkdirSync(folder);
-    const { code, stdout, stderr } = await runOnSmallDisk(REPO, 'test/support/db-out-of-space.ts', folder, [project.mediaRoot]);
+    const { code, stdout, stderr } = await runOnSmallDisk(folder, 'test/support/db-out-of-space.ts', [folder, project.mediaRoot]);
     assert.equal(code, 0, stderr);
     const result = JSON.parse(stdout) as { saved: number; failure: { name: string; message: string; path: string; code: string } | null; rowsAfter: number; files: string[] };
     assert.ok(result.saved > 3, `some rows fit first (${result.saved})`);
@@ -184,7 +204,7 @@ describe('a full disk', () => {
   test('the media: the error names the file being stored; no temporary file and no row are left', { skip, timeout: 120_000 }, async () => {
     const media = join(project.root, 'small-media');
     fs.mkdirSync(media);
-    const { code, stdout, stderr } = await runOnSmallDisk(REPO, 'test/support/media-out-of-space.ts', media, [project.database]);
+    const { code, stdout, stderr } = await runOnSmallDisk(media, 'test/support/media-out-of-space.ts', [media, project.database]);
     assert.equal(code, 0, stderr);
     const result = JSON.parse(stdout) as { failure: { name: string; message: string; path: string; code: string } | null; files: string[]; rows: number };
     assert.ok(result.failure, 'the disk filled up');

@@ -7,12 +7,15 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext } from 'playwright-core';
+import type { Browser, BrowserContext } from './tools/node_modules/playwright-core/index.d.ts';
 import { ImageField, Model, storages, type ImageFieldFile } from '../src/index.ts';
 import { S3Storage } from '../src/storage/s3/index.ts';
 import { readStored } from './support/conformance.ts';
 import { S3RVER_CREDENTIALS, startS3rver, type RunningS3rver } from './support/s3rver.ts';
 import { filesUnder, fixture, startServeProject, type ServeProject } from './support/serveProject.ts';
+import { requireTool } from './support/tools.ts';
+
+const { chromium } = requireTool('playwright-core') as typeof import('./tools/node_modules/playwright-core/index.d.ts');
 
 const CHROMIUM = '/usr/bin/chromium';
 const missingBrowser = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (Debian package: chromium)`;

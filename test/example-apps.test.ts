@@ -5,9 +5,11 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chromium } from 'playwright-core';
+import { requireTool } from './support/tools.ts';
 import { Profile, createMediaProject, filesUnder, fixture, type MediaProject } from './support/serveProject.ts';
 import { listenOnFreePort, type Listening } from './support/webApps.ts';
+
+const { chromium } = requireTool('playwright-core') as typeof import('./tools/node_modules/playwright-core/index.d.ts');
 
 const CHROMIUM = '/usr/bin/chromium';
 const missingBrowser = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (Debian package: chromium)`;

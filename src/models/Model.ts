@@ -3,7 +3,7 @@
  * properties; save() stores staged files and writes the row, all or nothing.
  */
 import { inspect } from 'node:util';
-import { ValidationError } from '../errors.ts';
+import { DatabaseError, ValidationError } from '../errors.ts';
 import type { Row } from '../db/Database.ts';
 import { connection } from './connection.ts';
 import { Field } from './fields.ts';
@@ -108,7 +108,15 @@ export class Model {
     const model = this as unknown as typeof Model;
     instance.id = row.id;
     for (const [name, field] of Object.entries(model.fields)) {
-      if (name in row) instance[VALUES].set(name, field.fromRow(row[name], instance));
+      if (!(name in row)) continue;
+      try {
+        instance[VALUES].set(name, field.fromRow(row[name], instance));
+      } catch (error) {
+        // A value edited by hand (or by another program): say which row of which file, not only what is wrong.
+        const file = connection().database.file;
+        const problem = error instanceof Error ? error.message : String(error);
+        throw new DatabaseError(file, `Row ${row.id} of table "${model.tableName}" in ${file} cannot be loaded: ${problem}`, { cause: error });
+      }
     }
     rememberRowFiles(instance);
     return instance;

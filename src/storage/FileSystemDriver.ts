@@ -341,7 +341,15 @@ export class FileSystemDriver extends MediaRootDriver implements StorageDriver {
   /** A folder's entries in one page (a folder is read whole by the system anyway). */
   async list(folder: string, request: ListRequest): Promise<ListPage> {
     const page: ListPage = { folders: [], files: [], cursor: null };
-    for (const entry of await readdir(folder, { withFileTypes: true })) {
+    let entries;
+    try {
+      entries = await readdir(folder, { withFileTypes: true });
+    } catch (error) {
+      // A location not made yet (no file saved so far) holds nothing; any other missing folder is an error.
+      if (errorCode(error) === 'ENOENT' && folder === this.root.location) return page;
+      throw error;
+    }
+    for (const entry of entries) {
       if (isTemporaryName(entry.name) || isReservedName(entry.name)) continue;
       const entryPath = `${folder}${sep}${entry.name}`;
       const isFolder = entry.isDirectory() || (entry.isSymbolicLink() && (await isDirectory(entryPath)));

@@ -29,7 +29,8 @@ export interface SaveOptions extends ObjectHeaders {
   /**
    * Awaited with the name chosen for the file and the size and SHA-256 of its bytes, once the backend has
    * read every byte and before it is given the last piece, so before the file can appear under that name.
-   * A backend that finds the name taken at the last moment stores under another one, which save() returns.
+   * A backend that finds the name taken at the last moment and stores under another one calls it again with
+   * that name first (publishingUnder()); save() returns the name used.
    * The upload journal uses it so that a crash after this point leaves an orphan it can find and identify.
    */
   beforePublish?: (name: string, digest: ContentDigest) => Promise<void>;
@@ -243,8 +244,7 @@ export abstract class Storage {
     assertUsableName(available);
     const limited = withSizeLimit(file, settings.FILE_UPLOAD_MAX_SIZE);
     const headers = await this.headersFor(limited, given);
-    // The journal learns the name the write is claiming at that moment (the base's _save moves it when taken).
-    const reported: File = beforePublish ? new DigestReportingFile(limited, available, beforePublish) : limited;
+    const reported = beforePublish ? new DigestReportingFile(limited, available, beforePublish) : limited;
     if (headers !== null) headersOfContent.set(reported, headers);
     const stored = await this._save(available, reported);
     validateFileName(stored, { allowRelativePath: true });
@@ -269,7 +269,7 @@ export abstract class Storage {
   protected async _save(name: string, content: File): Promise<string> {
     const driver = this.requireDriver('_save');
     const watched = new WatchedContent(content);
-    const claim = this.claim(name, watched, content instanceof DigestReportingFile ? content : null);
+    const claim = this.claim(name, watched, content);
     try {
       return await driver.write({ content: watched, headers: headersOfContent.get(content) ?? {}, replace: this.replacesExistingFiles, claim });
     } catch (error) {
@@ -282,7 +282,7 @@ export abstract class Storage {
   }
 
   /** The name a write goes to, and the loop that moves it to the next free name when it is taken. */
-  private claim(name: string, content: WatchedContent | null, reporting: DigestReportingFile | null = null): NameClaim {
+  private claim(name: string, content: WatchedContent | null, reported: File | null = null): NameClaim {
     let attempts = 1;
     const claim = {
       name,
@@ -301,11 +301,19 @@ export abstract class Storage {
         assertUsableName(next);
         claim.name = next;
         claim.key = this.keyOf(next);
-        // The journal must know the new name before the bytes can appear under it (save()'s beforePublish).
-        await reporting?.renamed(next);
+        // Before the driver publishes under it: save()'s beforePublish (the journal) hears of the new name.
+        if (reported !== null) await this.publishingUnder(reported, next);
       },
     };
     return claim;
+  }
+
+  /**
+   * For backends whose _save() finds the name taken at the last moment and takes another: call this with
+   * the new name before publishing under it, so that save()'s beforePublish hears of it.
+   */
+  protected async publishingUnder(content: File, name: string): Promise<void> {
+    if (content instanceof DigestReportingFile) await content.renamed(name);
   }
 
   open(name: string): Promise<File> {

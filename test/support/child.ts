@@ -18,12 +18,3 @@ export function runChild(command: string, args: readonly string[], options: Spaw
     child.once('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
-
-/**
- * Runs `node --import tsx <script> <args…>` inside a mount namespace of its own with a tmpfs of `size` mounted
- * at `folder` (the first argument): a real ENOSPC, and nothing mounted outside the child.
- */
-export function runOnSmallDisk(cwd: string, script: string, folder: string, args: readonly string[] = [], size = '64k'): Promise<ChildResult> {
-  const shell = `mount -t tmpfs -o size=${size} filefield-test "$1" && exec "${process.execPath}" --import tsx "$0" "$@"`;
-  return runChild('unshare', ['-Urm', 'sh', '-c', shell, script, folder, ...args], { cwd });
-}

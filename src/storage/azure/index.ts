@@ -10,13 +10,16 @@ export type { AzureStorageOptions } from './options.ts';
 export { StorageOperationError } from '../operationError.ts';
 
 export class AzureStorage extends Storage {
-  declare protected readonly driver: AzureDriver;
+  // Private, not the base's protected `driver`: the declarations of this class then need no SDK types.
+  private readonly azure: AzureDriver;
 
   constructor(options: AzureStorageOptions = {}) {
-    super(new AzureDriver(resolveAzureOptions(options)));
+    const driver = new AzureDriver(resolveAzureOptions(options));
+    super(driver);
+    this.azure = driver;
   }
 
   get options(): ResolvedAzureOptions {
-    return this.driver.options;
+    return this.azure.options;
   }
 }

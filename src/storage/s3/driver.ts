@@ -39,6 +39,9 @@ export class S3Driver implements StorageDriver {
     localPath: false, urlSigning: true, uploadSigning: true, serverSideCopy: true, contentTypes: true, flatListing: true,
   });
   alias: string | null = null;
+  /** The parameters of one upload; S3Storage routes it through its overridable uploadParameters(). */
+  parametersFor: (key: string, headers: ObjectHeaders, replace: boolean) => UploadParameters = (key, headers, replace) =>
+    this.uploadParameters(key, headers, replace);
   private clientPromise: Promise<S3Client> | undefined;
 
   get replacesExisting(): boolean {
@@ -76,7 +79,7 @@ export class S3Driver implements StorageDriver {
     const guard = new SourceGuard();
     let prepared = await prepareContent(content, partSize, guard);
     for (;;) {
-      const parameters = this.uploadParameters(claim.key, headers, replace);
+      const parameters = this.parametersFor(claim.key, headers, replace);
       try {
         if (prepared.kind === 'whole') await putWhole(client, parameters, prepared.body);
         else await putStreamed(client, parameters, prepared, { partSize, queueSize });

@@ -9,23 +9,26 @@ export type { SFTPStorageOptions } from './options.ts';
 export { StorageOperationError } from '../operationError.ts';
 
 export class SFTPStorage extends Storage {
-  declare protected readonly driver: SftpDriver;
+  // Private, not the base's protected `driver`: the declarations of this class then need no SDK types.
+  private readonly sftp: SftpDriver;
 
   constructor(options: SFTPStorageOptions = {}) {
-    super(new SftpDriver(resolveSFTPOptions(options)));
+    const driver = new SftpDriver(resolveSFTPOptions(options));
+    super(driver);
+    this.sftp = driver;
   }
 
   get options(): ResolvedSFTPOptions {
-    return this.driver.options;
+    return this.sftp.options;
   }
 
   get baseUrl(): string | null {
-    return this.driver.baseUrl;
+    return this.sftp.baseUrl;
   }
 
   /** Closes the SSH connection; the next operation opens a new one. */
   close(): Promise<void> {
-    return this.driver.connection.close();
+    return this.sftp.connection.close();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
