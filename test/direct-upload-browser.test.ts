@@ -9,9 +9,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext } from './tools/node_modules/playwright-core/index.d.ts';
 import { ImageField, Model, storages, type ImageFieldFile } from '../src/index.ts';
-import { S3Storage } from '../src/storage/s3/index.ts';
 import { readStored } from './support/conformance.ts';
-import { S3RVER_CREDENTIALS, startS3rver, type RunningS3rver } from './support/s3rver.ts';
+import { imageModel, s3StorageOn } from './support/directUpload.ts';
+import { startS3rver, type RunningS3rver } from './support/s3rver.ts';
 import { filesUnder, fixture, startServeProject, type ServeProject } from './support/serveProject.ts';
 import { requireTool } from './support/tools.ts';
 
@@ -74,12 +74,8 @@ test('the local disk: the page PUTs the picked file to the signed URL, and attac
 
 test('S3: the page submits the presigned POST form straight to the bucket; attachUploaded() records it', async (t) => {
   if (missingBrowser) return t.skip(missingBrowser);
-  const storage = new S3Storage({ bucket: s3.bucket, endpoint: s3.endpoint, region: 'us-east-1', ...S3RVER_CREDENTIALS, location: 'browser' });
-  class Avatar extends Model {
-    static override table = 'BrowserAvatar';
-    static override fields = { image: new ImageField({ uploadTo: 'avatars', storage }) };
-    declare image: ImageFieldFile;
-  }
+  const storage = s3StorageOn(s3, 'browser');
+  const Avatar = imageModel('BrowserAvatar', storage);
   const upload = await storage.signedUploadUrl('avatars/from-browser.png', { expiresIn: 120, contentType: 'image/png', maxSize: 100_000 });
   const filesBefore = filesUnder(project.mediaRoot);
   const page = await context.newPage();

@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ContentFile, FileField, ImageField, Model, ValidationError, configure, storages, type FieldFile, type ImageFieldFile } from '../src/index.ts';
 import { AzureStorage } from '../src/storage/azure/index.ts';
-import { S3Storage } from '../src/storage/s3/index.ts';
 import { readStored } from './support/conformance.ts';
 import { startAzurite, type AzuriteServer } from './support/azurite.ts';
+import { imageModel, s3StorageOn } from './support/directUpload.ts';
 import { S3RVER_CREDENTIALS, startS3rver, type RunningS3rver } from './support/s3rver.ts';
 import { fixture, startServeProject, type ServeProject } from './support/serveProject.ts';
 
@@ -119,7 +119,7 @@ describe('S3: a presigned POST', () => {
   });
 
   test('the policy limits the key, the size and the type, and expires', async () => {
-    const storage = new S3Storage({ bucket: server.bucket, endpoint: server.endpoint, region: 'us-east-1', ...S3RVER_CREDENTIALS, location: 'media' });
+    const storage = s3StorageOn(server, 'media');
     const before = Date.now();
     const upload = await storage.signedUploadUrl('uploads/a.png', { expiresIn: 300, contentType: 'image/png', maxSize: 5000 });
     assert.equal(upload.method, 'POST');
@@ -145,12 +145,8 @@ describe('S3: a presigned POST', () => {
   });
 
   test('a browser-style form upload lands in the bucket without passing through us; attachUploaded() records it', async () => {
-    const storage = new S3Storage({ bucket: server.bucket, endpoint: server.endpoint, region: 'us-east-1', ...S3RVER_CREDENTIALS, location: 'direct' });
-    class Avatar extends Model {
-      static override table = 'Avatar';
-      static override fields = { image: new ImageField({ uploadTo: 'avatars', storage }) };
-      declare image: ImageFieldFile;
-    }
+    const storage = s3StorageOn(server, 'direct');
+    const Avatar = imageModel('Avatar', storage);
     const upload = await storage.signedUploadUrl('avatars/me.png', { expiresIn: 60, contentType: 'image/png', maxSize: 100_000 });
     const response = await sendUpload(upload, png, 'image/png');
     assert.ok(response.status >= 200 && response.status < 300, `${response.status} ${await response.text()}`);
