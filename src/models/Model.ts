@@ -11,6 +11,7 @@ import { FieldFile } from './FieldFile.ts';
 import { RowFiles } from './rowFiles.ts';
 import { FileField, ImageField } from './FileField.ts';
 import { Manager } from './Manager.ts';
+import { cleanUpReplacedFiles, rememberRowFiles } from './cleanup.ts';
 
 const VALUES = Symbol('filefield.values');
 const PREPARED = Symbol('filefield.prepared');
@@ -117,6 +118,7 @@ export class Model {
         throw new DatabaseError(file, `Row ${row.id} of table "${model.tableName}" in ${file} cannot be loaded: ${problem}`, { cause: error });
       }
     }
+    rememberRowFiles(instance);
     return instance;
   }
 
@@ -212,6 +214,7 @@ export class Model {
     }
     // Files stored earlier with `save: false` have their row now.
     for (const fieldFile of fieldFiles) await fieldFile.rowWritten();
+    await cleanUpReplacedFiles(this, false);
     return this;
   }
 
@@ -226,6 +229,7 @@ export class Model {
       if (index !== -1) table.splice(index, 1);
     });
     this.id = null;
+    await cleanUpReplacedFiles(this, true);
   }
 
   /** Reloads the fields from the row. */

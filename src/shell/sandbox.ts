@@ -11,6 +11,7 @@ import { basename, join } from 'node:path';
 import { configure } from '../conf/load.ts';
 import { SECRET_FILE_NAME } from '../conf/secret.ts';
 import { settings, type Settings, type StorageConfig } from '../conf/settings.ts';
+import { backendNamed } from '../storage/registry.ts';
 
 export interface Sandbox {
   directory: string;
@@ -56,9 +57,10 @@ async function sandboxedStorages(project: Settings, directory: string, notices: 
   const result: Record<string, StorageConfig> = {};
   for (const [alias, config] of Object.entries(project.STORAGES)) {
     const options = { ...config.OPTIONS };
-    if (config.BACKEND === 'memory') {
-      result[alias] = { BACKEND: 'memory', OPTIONS: options };
-    } else if (config.BACKEND === 'filesystem') {
+    const sandbox = typeof config.BACKEND === 'string' ? backendNamed(config.BACKEND)?.sandbox ?? 'replace' : 'replace';
+    if (sandbox === 'keep') {
+      result[alias] = { BACKEND: config.BACKEND, OPTIONS: options };
+    } else if (sandbox === 'copy') {
       if (typeof options.location === 'string' && options.location !== project.MEDIA_ROOT) {
         const copy = join(directory, 'storages', alias);
         await copyFolder(options.location, copy);
@@ -66,7 +68,7 @@ async function sandboxedStorages(project: Settings, directory: string, notices: 
       } else {
         delete options.location; // MEDIA_ROOT, that is, its copy
       }
-      result[alias] = { BACKEND: 'filesystem', OPTIONS: options };
+      result[alias] = { BACKEND: config.BACKEND, OPTIONS: options };
     } else {
       // A remote or custom backend cannot be copied: an empty in-memory storage stands in for it.
       const name = typeof config.BACKEND === 'string' ? config.BACKEND : config.BACKEND.name;
