@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: the figures the issues ask for, measured on this machine. Not a test: it prints.
  *   npm run bench                 everything
- *   npm run bench -- storage rows  only some parts (storage, rows, shell, s3)
+ *   npm run bench -- storage rows  only some parts (storage, rows, shell, media, s3)
  */
 import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { copyFile, readFile } from 'node:fs/promises';
@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import { ContentFile, File, FileSystemStorage, configure } from '../src/index.ts';
-import { connection } from '../src/models/connection.ts';
+import { seedProfileRows } from './seed.ts';
 import { measure as measureEvery, MiB } from './measure.ts';
 
 const report = (line: string): void => console.log(line);
@@ -88,14 +88,7 @@ async function benchRows(workspace: string): Promise<void> {
   for (const existing of [1_000, 10_000]) {
     const folder = join(workspace, `rows-${existing}`);
     await configure({ BASE_DIR: folder, MEDIA_ROOT: 'media', DATABASE: 'db.json' });
-    const { database } = connection();
-    await database.write((data) => {
-      const table = database.table(data, Profile.tableName);
-      for (let index = 0; index < existing; index++) {
-        const id = database.nextId(data, Profile.tableName);
-        table.push({ id, name: `user ${id}`, picture: { name: `profile_pics/seed-${id}.png`, size: png.byteLength, contentType: 'image/png', width: 64, height: 48 } });
-      }
-    });
+    await seedProfileRows(Profile, existing, png.byteLength);
     const rounds = 200;
     const times: number[] = [];
     for (let index = 0; index < rounds; index++) {
@@ -116,6 +109,11 @@ const parts: Record<string, (workspace: string) => Promise<void>> = {
     const { benchShell } = await import('./shell.ts');
     report("## start-up: filefield shell -c 1 beside Django's manage.py shell -c 1, --help, serve");
     await benchShell(report);
+  },
+  media: async () => {
+    const { benchMedia } = await import('./media.ts');
+    report(`## HTTP: media serving (autocannon, 10 connections, 127.0.0.1)`);
+    await benchMedia(report);
   },
   s3: async () => {
     const { benchS3 } = await import('./s3.ts');

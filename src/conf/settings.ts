@@ -26,6 +26,10 @@ export interface SettingsInput {
   FILE_UPLOAD_PERMISSIONS?: number | null;
   FILE_UPLOAD_DIRECTORY_PERMISSIONS?: number | null;
   FILE_UPLOAD_MAX_SIZE?: number | null;
+  /** Seconds a request may send nothing before it is dropped (`filefield serve`, the upload handlers). Default 30. */
+  REQUEST_IDLE_TIMEOUT?: number;
+  /** Connections `filefield serve` keeps open at once; more are closed as they arrive. Default 500. */
+  SERVE_MAX_CONNECTIONS?: number;
   /** Key for signed URLs; generated and kept in BASE_DIR/.filefield_secret when absent. */
   SECRET_KEY?: string;
   [key: string]: unknown;
@@ -41,6 +45,8 @@ export interface Settings {
   readonly FILE_UPLOAD_PERMISSIONS: number | null;
   readonly FILE_UPLOAD_DIRECTORY_PERMISSIONS: number | null;
   readonly FILE_UPLOAD_MAX_SIZE: number | null;
+  readonly REQUEST_IDLE_TIMEOUT: number;
+  readonly SERVE_MAX_CONNECTIONS: number;
   readonly SECRET_KEY: string | undefined;
   /** The settings file these values came from, or null for configure() and the defaults. */
   readonly SETTINGS_FILE: string | null;
@@ -95,6 +101,13 @@ function optionalSize(key: string, value: unknown): number | null {
   if (!Number.isSafeInteger(value) || (value as number) < 0) {
     fail(key, `must be a number of bytes (a whole number, 0 or more) or null, got ${describe(value)}.`);
   }
+  return value as number;
+}
+
+function positiveNumber(key: string, value: unknown, fallback: number, unit: string, whole: boolean): number {
+  if (value === undefined) return fallback;
+  const valid = typeof value === 'number' && Number.isFinite(value) && value > 0 && (!whole || Number.isSafeInteger(value));
+  if (!valid) fail(key, `must be a ${whole ? 'whole ' : ''}number of ${unit} greater than 0, got ${typeof value === 'number' ? value : describe(value)}.`);
   return value as number;
 }
 
@@ -179,6 +192,8 @@ export function normalizeSettings(input: SettingsInput, context: { baseDir: stri
       ? null
       : optionalMode('FILE_UPLOAD_DIRECTORY_PERMISSIONS', input.FILE_UPLOAD_DIRECTORY_PERMISSIONS),
     FILE_UPLOAD_MAX_SIZE: input.FILE_UPLOAD_MAX_SIZE === undefined ? null : optionalSize('FILE_UPLOAD_MAX_SIZE', input.FILE_UPLOAD_MAX_SIZE),
+    REQUEST_IDLE_TIMEOUT: positiveNumber('REQUEST_IDLE_TIMEOUT', input.REQUEST_IDLE_TIMEOUT, 30, 'seconds', false),
+    SERVE_MAX_CONNECTIONS: positiveNumber('SERVE_MAX_CONNECTIONS', input.SERVE_MAX_CONNECTIONS, 500, 'connections', true),
     SECRET_KEY: input.SECRET_KEY,
     SETTINGS_FILE: context.settingsFile,
   });

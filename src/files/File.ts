@@ -102,6 +102,11 @@ export class File {
     }
   }
 
+  /** When the bytes last changed, if the source tells it without reading (an open local file), else undefined. */
+  get modifiedTimeIfKnown(): Date | undefined {
+    return this.source?.closed ? undefined : this.source?.modifiedTime?.();
+  }
+
   get closed(): boolean {
     return this.source === null || this.source.closed;
   }

@@ -24,6 +24,8 @@ export interface ByteSource {
   peek(length: number): Promise<Uint8Array>;
   /** The total size in bytes, or undefined where it cannot be known without reading. */
   size(): number | undefined;
+  /** When the bytes last changed, where the source can tell without reading (an open file). */
+  modifiedTime?(): Date | undefined;
   /** The path this source was opened from, where there is one (used for the default name). */
   readonly path: string | undefined;
   /**
@@ -215,6 +217,10 @@ abstract class PositionalSource implements ByteSource {
 
   size(): number | undefined {
     return fstatSync(this.descriptor()).size;
+  }
+
+  modifiedTime(): Date | undefined {
+    return fstatSync(this.descriptor()).mtime;
   }
 
   async read(length: number, position: number): Promise<Uint8Array> {

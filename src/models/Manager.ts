@@ -3,6 +3,7 @@
  */
 import type { Row } from '../db/Database.ts';
 import { connection } from './connection.ts';
+import { FileField } from './FileField.ts';
 import type { Model, ModelClass } from './Model.ts';
 
 /** Field values to match (a FieldFile matches its name), or a predicate over instances. */
@@ -52,7 +53,17 @@ export class Manager<M extends Model> {
   }
 
   async filter(query: Query<M>): Promise<M[]> {
-    return (await this.all()).filter(this.matcher(query));
+    const matches = this.matcher(query);
+    return this.instances(await this.candidateRows(query)).filter(matches);
+  }
+
+  /** The rows a query can match: found through the index of a file name it asks for, else every row. */
+  private async candidateRows(query: Query<M>): Promise<readonly Row[]> {
+    if (typeof query === 'function') return this.rows();
+    const fileLookup = Object.entries(query).find(([key, wanted]) => this.model.fields[key] instanceof FileField && typeof wanted === 'string');
+    if (!fileLookup) return this.rows();
+    const [column, name] = fileLookup;
+    return connection().database.rowsWhere(this.model.tableName, column, storedFileName, name);
   }
 
   /** The one instance with this id (or matching this query); DoesNotExist or MultipleObjectsReturned otherwise. */
@@ -84,4 +95,11 @@ export class Manager<M extends Model> {
   async count(): Promise<number> {
     return (await this.rows()).length;
   }
+}
+
+/** The name a file column holds ('' for none), as FileField.matches compares it. */
+function storedFileName(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const name = (value as { name?: unknown } | null)?.name;
+  return typeof name === 'string' ? name : '';
 }

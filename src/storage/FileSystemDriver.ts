@@ -6,9 +6,9 @@
  * when files are replaced, by rename() (an atomic replacement). A crash or a failing source leaves no
  * partial file under a final name.
  */
-import { constants, existsSync, realpathSync } from 'node:fs';
+import { constants, existsSync, readlinkSync, realpathSync } from 'node:fs';
 import {
-  chmod, lchown, link, lstat, mkdir, open, readFile, readdir, readlink, rename, rmdir, stat, unlink, writeFile, type FileHandle,
+  chmod, lchown, link, lstat, mkdir, open, readFile, readdir, rename, rmdir, stat, unlink, writeFile, type FileHandle,
 } from 'node:fs/promises';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { OutOfSpaceError, SuspiciousFileOperation, errorCode, isOutOfSpace } from '../errors.ts';
@@ -130,7 +130,8 @@ export class FileSystemDriver extends MediaRootDriver implements StorageDriver {
     if (!canReachThroughDescriptors()) return false;
     let real: string;
     try {
-      real = (await readlink(`/proc/self/fd/${handle.fd}`)).replace(/ \(deleted\)$/, '');
+      // /proc answers from memory: a thread-pool round trip would cost more than the call.
+      real = readlinkSync(`/proc/self/fd/${handle.fd}`).replace(/ \(deleted\)$/, '');
     } catch {
       return false;
     }
@@ -380,8 +381,12 @@ export class FileSystemDriver extends MediaRootDriver implements StorageDriver {
 
   /** Headers are kept beside the file, under a name reserved for the storage (never a user's). */
   async headers(fullPath: string): Promise<ObjectHeaders> {
+    const file = join(dirname(fullPath), headersFileName(basename(fullPath)));
+    // Most files have none: a stat says so without a failed open through the thread pool (the media
+    // handlers ask on every request).
+    if (!existsSync(file)) return {};
     try {
-      return JSON.parse(await readFile(join(dirname(fullPath), headersFileName(basename(fullPath))), 'utf8')) as ObjectHeaders;
+      return JSON.parse(await readFile(file, 'utf8')) as ObjectHeaders;
     } catch (error) {
       if (errorCode(error) === 'ENOENT') return {};
       throw error;
