@@ -261,7 +261,8 @@ describe('SFTPStorage', () => {
     assert.equal(statSync(join(defaultFolder, 'file.txt')).mode & 0o7777, 0o644);
   });
 
-  test('one connection serves every operation, and a dropped connection is reopened', async () => {
+  // Bounded: an operation that never settles on a dropped connection must fail here, not hang the suite.
+  test('one connection serves every operation, and a dropped connection is reopened', { timeout: 60_000 }, async () => {
     const sshd = await server();
     const before = new Set(sshd.connectionPids());
     const { storage } = await storageFor();
