@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import { ContentFile, File, FileSystemStorage, configure } from '../src/index.ts';
-import { connection } from '../src/models/connection.ts';
+import { activeDatabase } from '../src/models/activeDatabase.ts';
+import type { JsonEngine } from '../src/db/json/JsonEngine.ts';
 import { measure as measureEvery, MiB } from './measure.ts';
 
 const report = (line: string): void => console.log(line);
@@ -88,12 +89,12 @@ async function benchRows(workspace: string): Promise<void> {
   for (const existing of [1_000, 10_000]) {
     const folder = join(workspace, `rows-${existing}`);
     await configure({ BASE_DIR: folder, MEDIA_ROOT: 'media', DATABASE: 'db.json' });
-    const { database } = connection();
+    const { database } = (await activeDatabase()) as JsonEngine;
     await database.write((data) => {
       const table = database.table(data, Profile.tableName);
       for (let index = 0; index < existing; index++) {
         const id = database.nextId(data, Profile.tableName);
-        table.push({ id, name: `user ${id}`, picture: { name: `profile_pics/seed-${id}.png`, size: png.byteLength, contentType: 'image/png', width: 64, height: 48 } });
+        table.push({ id, name: `user ${id}`, picture: `profile_pics/seed-${id}.png`, picture_size: png.byteLength, picture_content_type: 'image/png', picture_width: 64, picture_height: 48 });
       }
     });
     const rounds = 200;

@@ -17,7 +17,8 @@ export { settings, defineSettings, type Settings, type SettingsInput, type Stora
 export { configure, loadSettings, findSettingsFile } from './conf/load.ts';
 export { ImageFile } from './files/ImageFile.ts';
 export { Model, modelRegistry, type ModelClass } from './models/Model.ts';
-export { Manager, DoesNotExist, MultipleObjectsReturned, type Query } from './models/Manager.ts';
+export { Manager } from './models/Manager.ts';
+export { QuerySet, DoesNotExist, MultipleObjectsReturned, type Query } from './models/QuerySet.ts';
 export { Field, CharField, IntegerField, type FieldOptions, type CharFieldOptions } from './models/fields.ts';
 export { FileField, ImageField, strftime, type FileFieldOptions, type ImageFieldOptions, type UploadTo } from './models/FileField.ts';
 export { FieldFile, ImageFieldFile, type FileMetadata } from './models/FieldFile.ts';

@@ -9,7 +9,7 @@ import { toFile, type Savable } from '../storage/Storage.ts';
 import type { Storage } from '../storage/Storage.ts';
 import type { FileField, ImageField } from './FileField.ts';
 import type { Model } from './Model.ts';
-import { connection } from './connection.ts';
+import { activeDatabase } from './activeDatabase.ts';
 import { RowFiles } from './rowFiles.ts';
 
 /** What a row records about a stored file besides its name. */
@@ -121,11 +121,11 @@ export class FieldFile extends File {
     const file = toFile(content, name);
     if (options.save ?? true) {
       this.stage(name, file);
-      this.instance.setFieldFile(this.field.name, this);
+      this.instance.replaceValue(this.field.name, this);
       await this.instance.save();
     } else {
       // Journaled until the instance's row is written, so that a crash before then leaves no orphan.
-      const rowFiles = new RowFiles(connection().journal, (this.instance.constructor as typeof Model).tableName);
+      const rowFiles = new RowFiles((await activeDatabase()).uploads, (this.instance.constructor as typeof Model).tableName);
       try {
         await this.store(name, file, rowFiles.hooks(this.field.name));
       } catch (error) {
@@ -171,7 +171,7 @@ export class FieldFile extends File {
     this.name = stored;
     this.recorded = { ...kept, size };
     this.pending = null;
-    this.instance.fieldFileChanged(this.field.name, this);
+    this.field.valueAssigned(this.instance, this);
   }
 
   /** Reads size and type from the storage, for a name assigned by hand (a loaded row already has them). */
@@ -185,7 +185,7 @@ export class FieldFile extends File {
     } finally {
       await opened.close();
     }
-    this.instance.fieldFileChanged(this.field.name, this);
+    this.field.valueAssigned(this.instance, this);
     return this.metadata;
   }
 
@@ -197,7 +197,7 @@ export class FieldFile extends File {
       this.recorded = recorded;
       // The content is still to be stored: a later save must store it again, not take `name` as stored.
       this.pending = pending;
-      this.instance.fieldFileChanged(this.field.name, this);
+      this.field.valueAssigned(this.instance, this);
     };
   }
 
@@ -210,7 +210,7 @@ export class FieldFile extends File {
     this.name = '';
     this.recorded = {};
     this.pending = null;
-    this.instance.fieldFileChanged(this.field.name, this);
+    this.field.valueAssigned(this.instance, this);
     if (options.save ?? true) await this.instance.save();
   }
 

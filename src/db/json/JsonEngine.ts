@@ -1,0 +1,137 @@
+/**
+ * The JSON engine: the rows in one lowdb file (Database), the saves in flight in the upload journal beside
+ * it, and queries answered in the process. Every change is one locked read-modify-write of the file, so a
+ * save is all or nothing: the file is stored first, then the row is written with the file's rename.
+ */
+import { Database, type DatabaseData } from '../Database.ts';
+import type { DatabaseEngine, MigrationStep } from '../engine.ts';
+import { UploadJournal } from '../journal.ts';
+import { rowMatches, sortRows } from '../matching.ts';
+import type { Row, SelectQuery, TableSchema, Where } from '../schema.ts';
+
+/** What a file field's value was before the columns were flat (`picture: { name, size, … }`), by column suffix. */
+const LEGACY_FILE_KEYS: Record<string, string> = { size: '_size', contentType: '_content_type', width: '_width', height: '_height' };
+
+/** A row as written by filefield before file fields had columns of their own, read as today's. */
+function upgradeLegacyRow(row: Row): Row {
+  let upgraded: Row | null = null;
+  for (const [key, value] of Object.entries(row)) {
+    if (value === null || typeof value !== 'object' || typeof (value as { name?: unknown }).name !== 'string') continue;
+    upgraded ??= { ...row };
+    const { name, ...metadata } = value as Record<string, unknown>;
+    upgraded[key] = name;
+    for (const [property, suffix] of Object.entries(LEGACY_FILE_KEYS)) {
+      if (metadata[property] !== undefined) upgraded[key + suffix] = metadata[property];
+    }
+  }
+  return upgraded ?? row;
+}
+
+export class JsonEngine implements DatabaseEngine {
+  readonly vendor = 'json' as const;
+  readonly database: Database;
+  readonly uploads: UploadJournal;
+
+  constructor(readonly location: string) {
+    this.database = new Database(location);
+    this.uploads = new UploadJournal(`${location}.uploads`);
+  }
+
+  private async rows(schema: TableSchema): Promise<Row[]> {
+    return ((await this.database.read()).tables[schema.name] ?? []).map(upgradeLegacyRow);
+  }
+
+  async select(schema: TableSchema, query: SelectQuery): Promise<Row[]> {
+    let rows = (await this.rows(schema)).filter((row) => rowMatches(row, query.where));
+    if (query.orderBy?.length) rows = sortRows(rows, query.orderBy);
+    const start = query.offset ?? 0;
+    return rows.slice(start, query.limit === undefined ? undefined : start + query.limit);
+  }
+
+  async *iterate(schema: TableSchema, query: SelectQuery): AsyncIterable<Row> {
+    yield* await this.select(schema, query);
+  }
+
+  async count(schema: TableSchema, where?: Where): Promise<number> {
+    const rows = (await this.database.read()).tables[schema.name] ?? [];
+    return where ? rows.map(upgradeLegacyRow).filter((row) => rowMatches(row, where)).length : rows.length;
+  }
+
+  async saveRow(schema: TableSchema, id: number | null, values: Record<string, unknown>, finishing: readonly import('../engine.ts').InFlightUpload[] = []): Promise<number> {
+    const saved = await this.database.write((data) => {
+      const table = this.database.table(data, schema.name);
+      const index = id === null ? -1 : table.findIndex((existing) => existing.id === id);
+      const rowId = id ?? this.database.nextId(data, schema.name);
+      if (index === -1) {
+        table.push({ id: rowId, ...values });
+        if (rowId > (data.sequences[schema.name] ?? 0)) data.sequences[schema.name] = rowId;
+      } else {
+        table[index] = { id: rowId, ...values };
+      }
+      return rowId;
+    });
+    // After the row: a crash in between leaves entries whose files a row refers to, which the sweep keeps.
+    for (const entry of finishing) await this.uploads.finish(entry);
+    return saved;
+  }
+
+  private change(schema: TableSchema, where: Where | undefined, edit: (table: Row[], data: DatabaseData) => number): Promise<number> {
+    return this.database.write((data) => edit(this.database.table(data, schema.name), data));
+  }
+
+  update(schema: TableSchema, where: Where | undefined, values: Record<string, unknown>): Promise<number> {
+    return this.change(schema, where, (table) => {
+      let changed = 0;
+      table.forEach((row, index) => {
+        const current = upgradeLegacyRow(row);
+        if (!rowMatches(current, where)) return;
+        table[index] = { ...current, ...values, id: row.id };
+        changed++;
+      });
+      return changed;
+    });
+  }
+
+  delete(schema: TableSchema, where: Where | undefined): Promise<number> {
+    return this.change(schema, where, (table) => {
+      const kept = table.filter((row) => !rowMatches(upgradeLegacyRow(row), where));
+      const removed = table.length - kept.length;
+      table.splice(0, table.length, ...kept);
+      return removed;
+    });
+  }
+
+  async referencedNames(schema: TableSchema, column: string, names: readonly string[]): Promise<Set<string>> {
+    const wanted = new Set(names);
+    const found = new Set<string>();
+    for (const row of await this.rows(schema)) {
+      const name = row[column];
+      if (typeof name === 'string' && wanted.has(name)) found.add(name);
+    }
+    return found;
+  }
+
+  async loadRows(schema: TableSchema, rows: readonly Row[]): Promise<void> {
+    await this.database.write((data) => {
+      const table = this.database.table(data, schema.name);
+      for (const row of rows) {
+        const index = table.findIndex((existing) => existing.id === row.id);
+        if (index === -1) table.push({ ...row });
+        else table[index] = { ...row };
+        if (row.id > (data.sequences[schema.name] ?? 0)) data.sequences[schema.name] = row.id;
+      }
+      table.sort((a, b) => a.id - b.id);
+    });
+  }
+
+  async migrate(): Promise<MigrationStep[]> {
+    return []; // a JSON row holds whatever columns its model gives it
+  }
+
+  transaction<T>(work: () => Promise<T>): Promise<T> {
+    // Each write is atomic on its own; there is no wider transaction over a JSON file.
+    return work();
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,139 @@
+/**
+ * The record of saves in flight on the SQL engines: a table in the same database as the rows, so that
+ * every process sharing the database (on any machine) sees the saves the others left when they died.
+ * An entry is committed before the file's bytes go to the storage, on a connection of its own (it must
+ * outlive a rolled-back row), and deleted in the transaction that writes the row.
+ */
+import { randomUUID } from 'node:crypto';
+import type { InFlightUpload, InFlightUploads, OrphanResolver } from '../engine.ts';
+import type { TableSchema } from '../schema.ts';
+import type { SqlExecutor } from './executor.ts';
+import type { Statements } from './statements.ts';
+
+export const IN_FLIGHT_TABLE: TableSchema = {
+  name: 'filefield_uploads',
+  columns: [
+    { name: 'token', type: 'text', nullable: false, indexed: true },
+    { name: 'owner', type: 'text', nullable: false, indexed: true },
+    { name: 'started', type: 'integer', nullable: false },
+    { name: 'model', type: 'text', nullable: false },
+    { name: 'field', type: 'text', nullable: false },
+    { name: 'requested_name', type: 'text', nullable: false },
+    { name: 'stored_name', type: 'text', nullable: true },
+  ],
+};
+
+interface StoredEntry extends InFlightUpload {
+  owner: string;
+}
+
+function entryOf(row: Record<string, unknown>): StoredEntry {
+  return {
+    token: String(row.token),
+    owner: String(row.owner),
+    started: Number(row.started),
+    model: String(row.model),
+    field: String(row.field),
+    requestedName: String(row.requested_name),
+    storedName: row.stored_name === null || row.stored_name === undefined ? undefined : String(row.stored_name),
+  };
+}
+
+const byToken = (token: string) => ({ kind: 'lookup' as const, column: 'token', lookup: 'exact' as const, value: token });
+
+export class SqlInFlightUploads implements InFlightUploads {
+  private readonly keptOnCleanExit = new Set<string>();
+  private exitHook: (() => void) | null = null;
+
+  constructor(
+    private readonly executor: SqlExecutor,
+    private readonly statements: Statements,
+    private readonly ready: () => Promise<void>,
+  ) {}
+
+  private async run(statement: { sql: string; parameters: readonly unknown[] }, detached = true) {
+    return this.executor.query(statement.sql, statement.parameters, { detached });
+  }
+
+  async begin(model: string, field: string, requestedName: string): Promise<InFlightUpload> {
+    await this.ready();
+    const entry: InFlightUpload = { token: randomUUID(), started: Date.now(), model, field, requestedName };
+    const owner = await this.executor.driver.owner();
+    await this.run(this.statements.insert(IN_FLIGHT_TABLE, {
+      token: entry.token, owner, started: entry.started, model, field, requested_name: requestedName, stored_name: null,
+    }));
+    return entry;
+  }
+
+  async recordStored(entry: InFlightUpload, storedName: string): Promise<void> {
+    entry.storedName = storedName;
+    await this.run(this.statements.update(IN_FLIGHT_TABLE, byToken(entry.token), { stored_name: storedName }));
+  }
+
+  keepOnCleanExit(entry: InFlightUpload): void {
+    this.keptOnCleanExit.add(entry.token);
+    const querySync = this.executor.driver.querySync;
+    if (this.exitHook || !querySync) return;
+    // Only SQLite can write at 'exit'; on PostgreSQL such entries end with their process like any other.
+    this.exitHook = () => {
+      for (const token of this.keptOnCleanExit) {
+        const statement = this.statements.delete(IN_FLIGHT_TABLE, byToken(token));
+        try {
+          querySync(statement.sql, statement.parameters);
+        } catch {
+          // The database is gone already: the next sweep settles the entry.
+        }
+      }
+    };
+    process.once('exit', this.exitHook);
+  }
+
+  /** The statement that closes `entry` (run in the row's transaction). */
+  finishing(entry: InFlightUpload) {
+    this.keptOnCleanExit.delete(entry.token);
+    return this.statements.delete(IN_FLIGHT_TABLE, byToken(entry.token));
+  }
+
+  async finish(entry: InFlightUpload): Promise<void> {
+    await this.run(this.finishing(entry));
+  }
+
+  private async entries(): Promise<StoredEntry[]> {
+    await this.ready();
+    const { rows } = await this.run(this.statements.select(IN_FLIGHT_TABLE, { orderBy: [{ column: 'id', descending: false }] }), false);
+    return rows.map(entryOf);
+  }
+
+  async namesInProgress(): Promise<Set<string>> {
+    const names = new Set<string>();
+    const alive = new Map<string, boolean>();
+    for (const entry of await this.entries()) {
+      if (!alive.has(entry.owner)) alive.set(entry.owner, await this.executor.driver.ownerIsAlive(entry.owner));
+      if (!alive.get(entry.owner)) continue;
+      names.add(entry.requestedName);
+      if (entry.storedName !== undefined) names.add(entry.storedName);
+    }
+    return names;
+  }
+
+  async sweep(resolver: OrphanResolver): Promise<number> {
+    const entries = await this.entries();
+    if (entries.length === 0) return 0;
+    const mine = await this.executor.driver.owner();
+    const alive = new Map<string, boolean>();
+    let removed = 0;
+    for (const entry of entries) {
+      if (entry.owner === mine) continue;
+      if (!alive.has(entry.owner)) alive.set(entry.owner, await this.executor.driver.ownerIsAlive(entry.owner));
+      if (alive.get(entry.owner)) continue;
+      const name = entry.storedName ?? entry.requestedName;
+      let settled = await resolver.isReferenced(entry, name);
+      if (!settled && (await resolver.deleteOrphan(entry, name, entry.storedName ? 0 : entry.started))) {
+        removed++;
+        settled = true;
+      }
+      if (settled) await this.run(this.statements.delete(IN_FLIGHT_TABLE, byToken(entry.token)));
+    }
+    return removed;
+  }
+}
