@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { registerCheckCommand } from './check.ts';
+import { registerMigrateCommand } from './migrate.ts';
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -44,6 +45,7 @@ export function buildProgram(): Command {
 
   // check.ts loads its storages only when the command runs.
   registerCheckCommand(program);
+  registerMigrateCommand(program);
 
   return program;
 }
