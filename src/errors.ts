@@ -54,6 +54,56 @@ export class FieldError extends Error {
   override name = 'FieldError';
 }
 
+/**
+ * The database cannot be used (Django's django.db.DatabaseError). `file` is the database file (or the
+ * database's name), for messages and for `filefield serve`, which answers 503 with it.
+ */
+export class DatabaseError extends Error {
+  override name = 'DatabaseError';
+  readonly file: string;
+
+  constructor(file: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.file = file;
+  }
+}
+
+/**
+ * The database file exists but does not hold a database filefield can read (truncated, empty, not JSON,
+ * a malformed row…). Nothing is written over it: `problem` says what is wrong, for a person to mend it.
+ */
+export class UnreadableDatabase extends DatabaseError {
+  override name = 'UnreadableDatabase';
+  readonly problem: string;
+
+  constructor(file: string, problem: string, options?: { cause?: unknown }) {
+    super(file, `The database ${file} cannot be read: ${problem}. filefield will not write over it: `
+      + 'mend or restore the file (or move it away to start afresh).', options);
+    this.problem = problem;
+  }
+}
+
+/** A write failed because the disk (or the user's quota) is full; `path` is the file being written. */
+export class OutOfSpaceError extends Error {
+  override name = 'OutOfSpaceError';
+  readonly path: string;
+  /** The system's code: ENOSPC (no space left) or EDQUOT (quota exceeded). */
+  readonly code: string;
+
+  constructor(path: string, cause: unknown) {
+    const code = errorCode(cause) ?? 'ENOSPC';
+    super(`No space left to write ${path} (${code === 'EDQUOT' ? 'disk quota exceeded' : 'the disk is full'}); nothing was changed.`, { cause });
+    this.path = path;
+    this.code = code;
+  }
+}
+
+/** Whether a failed write failed for want of space. */
+export function isOutOfSpace(error: unknown): boolean {
+  const code = errorCode(error);
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
 /** Django's ValueError cases (an empty FieldFile, a missing name…), kept as plain Errors with their messages. */
 export function valueError(message: string): Error {
   return new Error(message);

@@ -11,7 +11,7 @@ export { verifySignedUrl, type SignedUrlCheck } from './storage/signing.ts';
 export { StorageOperationError } from './storage/operationError.ts';
 export {
   SuspiciousOperation, SuspiciousFileOperation, ImproperlyConfigured, InvalidStorageError, ValidationError,
-  FileTooLarge, FieldError,
+  FileTooLarge, FieldError, DatabaseError, UnreadableDatabase, OutOfSpaceError,
 } from './errors.ts';
 export { settings, defineSettings, type Settings, type SettingsInput, type StorageConfig } from './conf/settings.ts';
 export { configure, loadSettings, findSettingsFile } from './conf/load.ts';

@@ -324,10 +324,86 @@ describe('a process killed between storing a file and writing its row', () => {
     assertEveryRowFileExists();
   });
 
-  test.todo(
-    'the file a killed process stored under another name than the one it asked for (its name taken) is swept too: '
-      + 'the journal learns the stored name only when the storage returns it, so a kill inside the storage leaves it',
-  );
+  test('a file stored under another name than the one asked for (that one taken), killed before its row, is swept too', { timeout: CHILD_TIMEOUT_MS * 2 }, async () => {
+    const existing = new Crash();
+    await existing.file.save('report.bin', new ContentFile('the row\'s report'));
+    assert.equal(existing.file.name, 'crash/report.bin');
+
+    // 5 MiB, stored as crash/report_XXXXXXX.bin; killed once the file is there, before the storage returns.
+    const child = startChild('model-crash.ts', ['report.bin', `size=${5 * 1024 * 1024}`]);
+    const exited = finished(child);
+    const stored = (await lineStartingWith(child, 'STORED ')).slice('STORED '.length);
+    assert.match(stored, /^crash\/report_[A-Za-z0-9]{7}\.bin$/);
+    assert.equal(fs.statSync(join(childSettings.MEDIA_ROOT, stored)).size, 5 * 1024 * 1024);
+    child.kill('SIGKILL');
+    await exited;
+
+    await new Crash().file.save('next.txt', new ContentFile('next'));
+    assert.equal(fs.existsSync(join(childSettings.MEDIA_ROOT, stored)), false, 'the orphan is deleted');
+    assert.equal(fs.readFileSync(join(childSettings.MEDIA_ROOT, 'crash', 'report.bin'), 'utf8'), "the row's report");
+    assert.deepEqual(openJournalEntries(), []);
+    assert.deepEqual(journalLogs().filter((name) => !name.startsWith(`${process.pid}-`)), []);
+    assertEveryRowFileExists();
+  });
+
+  test("a dead process's journal is swept even when its pid now belongs to a live process (a container's pid 1 after a restart)", { skip: !fs.existsSync('/proc/1/stat') && 'no /proc here', timeout: CHILD_TIMEOUT_MS * 2 }, async () => {
+    const child = startChild('model-crash.ts', ['reused.txt']);
+    const exited = finished(child);
+    const stored = (await lineStartingWith(child, 'STORED ')).slice('STORED '.length);
+    child.kill('SIGKILL');
+    await exited;
+    // The dead process's log, as if that process had been pid 1: pid 1 is alive, but it is another process.
+    const folder = `${childSettings.DATABASE}.uploads`;
+    const log = journalLogs().find((name) => name.startsWith(`${child.pid}-`));
+    assert.ok(log, 'the child journaled its save');
+    fs.renameSync(join(folder, log), join(folder, log.replace(/^\d+-/, '1-')));
+
+    await new Crash().file.save('next.txt', new ContentFile('next'));
+    assert.equal(fs.existsSync(join(childSettings.MEDIA_ROOT, stored)), false, 'the orphan is deleted');
+    assert.deepEqual(journalLogs().filter((name) => !name.startsWith(`${process.pid}-`)), [], "the dead process's log is gone");
+  });
+
+  test('filefield check removes such an orphan too, and says so', { timeout: CHILD_TIMEOUT_MS * 2 }, async () => {
+    await new Crash().file.save('checked.bin', new ContentFile('the row\'s file'));
+    const child = startChild('model-crash.ts', ['checked.bin']);
+    const exited = finished(child);
+    const stored = (await lineStartingWith(child, 'STORED ')).slice('STORED '.length);
+    assert.match(stored, /^crash\/checked_[A-Za-z0-9]{7}\.bin$/);
+    child.kill('SIGKILL');
+    await exited;
+
+    const settingsFile = join(childSettings.BASE_DIR, 'filefield.config.ts');
+    const models = fileURLToPath(new URL('./support/crash-model.ts', import.meta.url));
+    fs.writeFileSync(settingsFile, `export default ${JSON.stringify({ ...childSettings, MODELS: [models] })};\n`);
+    const check = spawn(process.execPath, [join(REPO, 'bin', 'filefield.js'), 'check', '--settings', settingsFile], {
+      cwd: childSettings.BASE_DIR, env: { ...process.env, NODE_OPTIONS: '' }, stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const result = await finished(check);
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.match(result.stdout, /\n  ok   clean up +removed 1 file that killed saves stored without a row\n/);
+    assert.equal(fs.existsSync(join(childSettings.MEDIA_ROOT, stored)), false, 'the orphan is deleted');
+    assert.equal(fs.readFileSync(join(childSettings.MEDIA_ROOT, 'crash', 'checked.bin'), 'utf8'), "the row's file");
+    assert.deepEqual(journalLogs().filter((name) => !name.startsWith(`${process.pid}-`)), []);
+  });
+
+  for (const [when, line] of [['before its storage wrote anything', 'SAVING '], ['after its storage read the bytes, before it published them', 'READ ']] as const) {
+    test(`killed ${when}: a file another process then stores under that name (no row) is not the dead save's, and is kept`, { timeout: CHILD_TIMEOUT_MS * 2 }, async () => {
+      const hang = line === 'SAVING ' ? 'hang-before-store' : 'hang-before-publish';
+      const child = startChild('model-crash.ts', ['report.bin', hang]);
+      const exited = finished(child);
+      assert.equal((await lineStartingWith(child, line)).slice(line.length), 'crash/report.bin');
+      child.kill('SIGKILL');
+      await exited;
+      assert.equal(fs.existsSync(join(childSettings.MEDIA_ROOT, 'crash', 'report.bin')), false);
+
+      // Stored directly, without a row, after the dead save asked for (and chose) the name.
+      assert.equal(await pausableStorage.save('crash/report.bin', new ContentFile('stored by hand')), 'crash/report.bin');
+      await new Crash().file.save('next.txt', new ContentFile('next'));
+      assert.equal(fs.readFileSync(join(childSettings.MEDIA_ROOT, 'crash', 'report.bin'), 'utf8'), 'stored by hand');
+      assert.deepEqual(openJournalEntries(), []);
+      assert.deepEqual(journalLogs().filter((name) => !name.startsWith(`${process.pid}-`)), [], "the dead process's log is settled");
+    });
+  }
 });
 
 describe('a file stored with save: false, waiting for its row (as the upload page stores files)', () => {
@@ -385,6 +461,36 @@ describe('the database lock', () => {
     assert.equal(notes.length, 200);
     assert.equal(new Set(notes.map((note) => note.id)).size, 200);
     assertEveryRowFileExists();
+  });
+
+  const bootId = fs.existsSync('/proc/sys/kernel/random/boot_id') ? fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() : null;
+  const reusedPid: [string, () => string][] = [
+    // This test's pid is alive, but was not the writer's: the writer's start time differs (pid reuse, or a
+    // container's pid 1 after a restart on the same boot).
+    ['whose pid now belongs to another process (another start time, the same boot)', () => JSON.stringify({ pid: process.pid, start: '1', boot: bootId })],
+    ['written before a reboot (another boot id) by a pid alive again now', () => JSON.stringify({ pid: process.pid, start: '1', boot: '00000000-0000-4000-8000-000000000000' })],
+  ];
+  for (const [what, content] of reusedPid) {
+    test(`a lock left by a dead process ${what} is taken over at once`, { skip: bootId === null && 'no /proc here', timeout: 60_000 }, async () => {
+      const lockFile = `${childSettings.DATABASE}.lock`;
+      fs.writeFileSync(lockFile, content());
+      const started = Date.now();
+      await Note.objects.create({ title: 'after a reused pid', file: new ContentFile('r', 'r.txt') });
+      assert.ok(Date.now() - started < 10_000, 'taken over at once, not after a timeout');
+      assert.equal(await Note.objects.count(), 1);
+      assert.equal(fs.existsSync(lockFile), false);
+    });
+  }
+
+  test('a lock that gives only a pid (an older version\'s), now a live process\'s, is taken over once it is 10 s old', { timeout: 60_000 }, async () => {
+    const lockFile = `${childSettings.DATABASE}.lock`;
+    fs.writeFileSync(lockFile, String(process.pid));
+    const old = new Date(Date.now() - 11_000);
+    fs.utimesSync(lockFile, old, old);
+    const started = Date.now();
+    await Note.objects.create({ title: 'after a bare pid', file: new ContentFile('p', 'p.txt') });
+    assert.ok(Date.now() - started < 10_000, 'taken over at once, not after a timeout');
+    assert.equal(await Note.objects.count(), 1);
   });
 
   test('an empty lock file (its writer killed before writing its pid) is taken over once it is old', { timeout: 60_000 }, async () => {

@@ -1,7 +1,8 @@
 /**
- * `filefield check`: proves that every storage of the settings works end to end, by writing a small probe
- * file, reading it back and deleting it, and says in plain words what fails (missing credentials, an
- * unreachable endpoint, a missing bucket, a skewed clock…) for each alias.
+ * `filefield check`: reads the whole database (a file that cannot be read is reported, never written over)
+ * and proves that every storage of the settings works end to end, by writing a small probe file, reading it
+ * back and deleting it, and says in plain words what fails (missing credentials, an unreachable endpoint, a
+ * missing bucket, a skewed clock…) for each alias.
  */
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
@@ -126,6 +127,39 @@ async function checkStorage(alias: string, open: () => Storage, timeoutMs: numbe
   return finish();
 }
 
+/**
+ * Reads the database of the current settings whole, then removes the files that killed saves stored and
+ * no row refers to (for the models of settings.MODELS). Reported under the alias 'database'.
+ */
+export async function checkDatabase(): Promise<StorageCheck> {
+  const [{ activeDatabase }, { sweepAbandonedUploads }, { discoverModels }, { registerModel }] = await Promise.all([
+    import('../models/activeDatabase.ts'), import('../models/abandonedUploads.ts'), import('../server/models.ts'), import('../models/Model.ts'),
+  ]);
+  const steps: CheckStep[] = [];
+  let database;
+  try {
+    database = await activeDatabase();
+    // The sweep finds a recorded file's storage through its model: the project's models must be known.
+    for (const model of await discoverModels()) registerModel(model);
+    const { tables, rows } = await database.summary();
+    steps.push({ step: 'read', ok: true, detail: `${database.location}: ${plural(rows, 'row')} in ${plural(tables, 'table')}` });
+  } catch (error) {
+    steps.push({ step: 'read', ok: false, detail: describeFailure(error) });
+    return { alias: 'database', ok: false, steps };
+  }
+  try {
+    const removed = await sweepAbandonedUploads(database);
+    steps.push({
+      step: 'clean up',
+      ok: true,
+      detail: removed === 0 ? 'no files left by killed saves' : `removed ${plural(removed, 'file')} that killed saves stored without a row`,
+    });
+  } catch (error) {
+    steps.push({ step: 'clean up', ok: false, detail: describeFailure(error) });
+  }
+  return { alias: 'database', ok: steps.every((step) => step.ok), steps };
+}
+
 /** Loads the settings and checks every storage of STORAGES (in parallel; results in the settings' order). */
 export async function checkStorages(options: CheckOptions = {}): Promise<StorageCheck[]> {
   // Loaded here, not at the top, so that registering the command costs nothing for the other commands.
@@ -135,12 +169,13 @@ export async function checkStorages(options: CheckOptions = {}): Promise<Storage
   return Promise.all(Object.keys(settings.STORAGES).map((alias) => checkStorage(alias, () => storages.get(alias), timeoutMs)));
 }
 
-/** The report as the command prints it. */
-export function formatCheckReport(results: readonly StorageCheck[], settingsFile?: string): string {
+/** The report as the command prints it: the database's result (if given) first, then the storages'. */
+export function formatCheckReport(results: readonly StorageCheck[], settingsFile?: string, database?: StorageCheck): string {
   const lines: string[] = [];
   if (settingsFile) lines.push(`Settings: ${settingsFile}`, '');
-  const stepWidth = Math.max(...results.flatMap((result) => result.steps.map((step) => step.step.length)), 0);
-  for (const result of results) {
+  const sections = database ? [database, ...results] : results;
+  const stepWidth = Math.max(...sections.flatMap((result) => result.steps.map((step) => step.step.length)), 0);
+  for (const result of sections) {
     lines.push(`${result.alias}: ${result.ok ? 'ok' : 'FAILED'}`);
     for (const step of result.steps) {
       const mark = step.ok ? 'ok  ' : step.skipped ? '--  ' : 'FAIL';
@@ -156,6 +191,7 @@ export function formatCheckReport(results: readonly StorageCheck[], settingsFile
         ? (results.length === 1 ? 'The storage works.' : `All ${results.length} storages work.`)
         : `${failed} of ${plural(results.length, 'storage')} failed.`,
   );
+  if (database && !database.ok) lines.push('The database cannot be used (see above).');
   return lines.join('\n') + '\n';
 }
 
@@ -163,14 +199,15 @@ export function formatCheckReport(results: readonly StorageCheck[], settingsFile
 export function registerCheckCommand(program: Command, output: (text: string) => void = (text) => process.stdout.write(text)): Command {
   return program
     .command('check')
-    .description('Check every storage of STORAGES: write a probe file, read it back and delete it')
+    .description('Check the database (read it whole) and every storage of STORAGES (write a probe file, read it back, delete it)')
     .option('--settings <file>', 'the settings file (default: FILEFIELD_SETTINGS, ./filefield.config.*, or the example project)')
     .action(async (options: { settings?: string }) => {
       try {
         const { findSettingsFile } = await import('../conf/load.ts');
         const results = await checkStorages({ settingsFile: options.settings });
-        output(formatCheckReport(results, findSettingsFile({ file: options.settings }).file));
-        if (results.some((result) => !result.ok)) process.exitCode = 1;
+        const database = await checkDatabase();
+        output(formatCheckReport(results, findSettingsFile({ file: options.settings }).file, database));
+        if (!database.ok || results.some((result) => !result.ok)) process.exitCode = 1;
       } catch (error) {
         output(`filefield check: ${describeFailure(error)}\n`);
         process.exitCode = 1;

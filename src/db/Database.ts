@@ -1,25 +1,17 @@
 /**
  * The JSON database (lowdb): one file, one table of rows per model, and a sequence per table for ids.
  * Every change is a read-modify-write under a cross-process lock, on data re-read whenever another
- * process changed the file since we last saw it, written atomically (temp file + rename, by lowdb's steno).
+ * process changed the file since we last saw it, written atomically (temp file + rename). A file that does
+ * not parse as a database stops every read and write with UnreadableDatabase (see jsonFile.ts).
  */
 import { mkdir, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Low } from 'lowdb';
-import { DataFile } from 'lowdb/node';
 import { errorCode } from '../errors.ts';
+import { JsonFile, emptyData, type DatabaseData, type Row } from './jsonFile.ts';
 import { FileLock } from './lock.ts';
 
-export type Row = Record<string, unknown> & { id: number };
-
-export interface DatabaseData {
-  tables: Record<string, Row[]>;
-  sequences: Record<string, number>;
-}
-
-function emptyData(): DatabaseData {
-  return { tables: {}, sequences: {} };
-}
+export type { DatabaseData, Row } from './jsonFile.ts';
 
 /**
  * Rows are never edited in place (a change replaces the row object), so each row's JSON can be kept and
@@ -84,17 +76,15 @@ export class Database {
   private folderReady = false;
 
   constructor(readonly file: string) {
-    this.low = new Low(new DataFile<DatabaseData>(file, { parse: JSON.parse, stringify: makeSerializer() }), emptyData());
+    this.low = new Low(new JsonFile(file, makeSerializer()), emptyData());
     this.lock = new FileLock(`${file}.lock`);
   }
 
   private async refresh(): Promise<DatabaseData> {
     const version = await versionOf(this.file);
     if (version !== this.seenVersion) {
-      this.low.data = emptyData();
-      await this.low.read();
-      this.low.data.tables ??= {};
-      this.low.data.sequences ??= {};
+      // Not kept before it parsed: a file that fails to parse is read (and refused) again next time.
+      this.low.data = (await this.low.adapter.read()) ?? emptyData();
       this.seenVersion = version;
     }
     return this.low.data;
@@ -132,8 +122,14 @@ export class Database {
     return (data.tables[name] ??= []);
   }
 
+  /**
+   * The next id of `table`: above its sequence and above every id in it, so rows added by hand, restored or
+   * merged without their sequence never lead to an id given twice.
+   */
   nextId(data: DatabaseData, table: string): number {
-    const next = (data.sequences[table] ?? 0) + 1;
+    let highest = data.sequences[table] ?? 0;
+    for (const row of data.tables[table] ?? []) if (row.id > highest) highest = row.id;
+    const next = highest + 1;
     data.sequences[table] = next;
     return next;
   }

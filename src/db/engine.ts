@@ -4,6 +4,7 @@
  * Engines load on first use, so a project on the JSON file never loads Kysely or a SQL driver.
  */
 import type { DatabaseConfig, EngineName } from '../conf/databases.ts';
+import type { ContentDigest } from '../files/digest.ts';
 import type { JournalEntry, OrphanResolver } from './journal.ts';
 import type { Row, SelectQuery, TableSchema, Where } from './schema.ts';
 
@@ -18,6 +19,8 @@ export type { OrphanResolver };
  */
 export interface InFlightUploads {
   begin(model: string, field: string, requestedName: string): Promise<InFlightUpload>;
+  /** The storage chose `name` and read these bytes; it publishes them once this is recorded. */
+  recordPublishing(entry: InFlightUpload, name: string, digest: ContentDigest): Promise<void>;
   recordStored(entry: InFlightUpload, storedName: string): Promise<void>;
   /** The file waits for a row that a later save writes: a clean exit before that keeps it. */
   keepOnCleanExit(entry: InFlightUpload): void;
@@ -58,6 +61,8 @@ export interface DatabaseEngine {
   loadRows(schema: TableSchema, rows: readonly Row[]): Promise<void>;
   /** The statements that bring the tables up to the models (none on the JSON engine); run unless `dryRun`. */
   migrate(schemas: readonly TableSchema[], options?: { dryRun?: boolean }): Promise<MigrationStep[]>;
+  /** Reads every table whole (filefield check): how many there are and the rows they hold. */
+  summary(): Promise<{ tables: number; rows: number }>;
   /** Runs `work` in one transaction (nested calls join it). */
   transaction<T>(work: () => Promise<T>): Promise<T>;
   close(): Promise<void>;

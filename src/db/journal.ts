@@ -1,16 +1,19 @@
 /**
- * The upload journal: before a file is stored for a row, a line says so; once the row is written (or the
- * file removed again), another line closes it. Each process appends to a log of its own, one small write
- * per line (so a killed process leaves whole lines). If a process dies between the two, the next save
- * sweeps its log: a stored file that no row refers to is deleted, so a crash leaves neither a row without
- * its file nor (after the next save) an orphan.
+ * The upload journal: before a file is stored for a row, a line says so; before the storage can publish
+ * it, another line gives the name chosen and the size and SHA-256 of the bytes; once the row is written (or
+ * the file removed again), a last line closes it. Each process appends to a log of its own, one small write
+ * per line (so a killed process leaves whole lines). If a process dies before closing an entry, the next
+ * save sweeps its log: the file the dead save wrote is deleted when no row refers to it, and only if the
+ * bytes under its name are the ones it wrote, so a crash leaves neither a row without its file nor (after
+ * the next save) an orphan, and a file that merely took the same name afterwards is never touched.
  */
 import { closeSync, unlinkSync, writeSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { errorCode } from '../errors.ts';
-import { processIsAlive } from './lock.ts';
+import type { ContentDigest } from '../files/digest.ts';
+import { identityIsAlive, ownIdentity, type ProcessIdentity } from './processIdentity.ts';
 
 export interface JournalEntry {
   token: string;
@@ -19,19 +22,26 @@ export interface JournalEntry {
   field: string;
   /** The name asked of the storage; the stored name may carry a suffix if it was taken. */
   requestedName: string;
+  /** The name the storage chose and the bytes it was about to publish under it (the last one if several). */
+  publishing?: { name: string } & ContentDigest;
+  /** The name the storage returned: the file is stored. */
   storedName?: string;
 }
 
 type Line =
-  | ({ op: 'begin' } & Omit<JournalEntry, 'storedName'>)
+  | ({ op: 'begin' } & Omit<JournalEntry, 'storedName' | 'publishing'>)
+  | ({ op: 'publishing'; token: string; name: string } & ContentDigest)
   | { op: 'stored'; token: string; name: string }
   | { op: 'done'; token: string };
 
 export interface OrphanResolver {
   /** Whether some row refers to this stored name (then it is no orphan). */
   isReferenced(entry: JournalEntry, name: string): Promise<boolean>;
-  /** Deletes the file if it is this entry's; false when the entry's model is unknown here (keep it for later). */
-  deleteOrphan(entry: JournalEntry, name: string, createdAfter: number): Promise<boolean>;
+  /**
+   * Deletes the file under `name` if it holds the bytes of `expected` (when given); false when the entry
+   * cannot be settled here yet (its model is unknown here, or a live save uses the name): keep it for later.
+   */
+  deleteOrphan(entry: JournalEntry, name: string, expected: ContentDigest | undefined): Promise<boolean>;
 }
 
 const LOG_SUFFIX = '.log';
@@ -50,6 +60,9 @@ function openEntries(text: string): JournalEntry[] {
     if (line.op === 'begin') {
       const { op: _op, ...entry } = line;
       entries.set(line.token, entry);
+    } else if (line.op === 'publishing') {
+      const entry = entries.get(line.token);
+      if (entry) entry.publishing = { name: line.name, size: line.size, sha256: line.sha256 };
     } else if (line.op === 'stored') {
       const entry = entries.get(line.token);
       if (entry) entry.storedName = line.name;
@@ -60,8 +73,26 @@ function openEntries(text: string): JournalEntry[] {
   return [...entries.values()];
 }
 
-function pidOfLog(fileName: string): number {
-  return Number(fileName.split('-')[0]);
+/**
+ * A log's name says whose it is: `<pid>-<start time>-<boot id>-<uuid>.log` (`<pid>-<uuid>.log` where the
+ * system gives no start time, and from older versions), so that a log whose pid a later process reuses is
+ * still seen to be a dead process's.
+ */
+function logName(identity: ProcessIdentity): string {
+  const owner = identity.start && identity.boot ? `${identity.pid}-${identity.start}-${identity.boot.replaceAll('-', '')}` : String(identity.pid);
+  return `${owner}-${randomUUID()}${LOG_SUFFIX}`;
+}
+
+function ownerOfLog(fileName: string): ProcessIdentity {
+  const full = /^(\d+)-(\d+)-([0-9a-f]{32})-[0-9a-f-]{36}\.log$/.exec(fileName);
+  if (full) return { pid: Number(full[1]), start: full[2], boot: full[3] };
+  return { pid: Number(fileName.split('-')[0]) };
+}
+
+/** Whether the process that wrote a log may still add to it (this process's own logs included). */
+async function writerIsAlive(fileName: string): Promise<boolean> {
+  const owner = ownerOfLog(fileName);
+  return owner.pid === process.pid || (await identityIsAlive(owner)) !== 'dead';
 }
 
 /** What the exit hook removes: the log of each journal this process opened (one per DATABASE used). */
@@ -91,7 +122,7 @@ export class UploadJournal {
   private log(): Promise<FileHandle> {
     this.handle ??= (async () => {
       await mkdir(this.folder, { recursive: true });
-      this.logFile = join(this.folder, `${process.pid}-${randomUUID()}${LOG_SUFFIX}`);
+      this.logFile = join(this.folder, logName(await ownIdentity()));
       const handle = await open(this.logFile, 'a', 0o600);
       const logFile = this.logFile;
       // A clean exit leaves nothing to sweep.
@@ -133,6 +164,12 @@ export class UploadJournal {
     return entry;
   }
 
+  /** The storage chose `name` and read these bytes; it publishes them once this is written. */
+  async recordPublishing(entry: JournalEntry, name: string, digest: ContentDigest): Promise<void> {
+    entry.publishing = { name, ...digest };
+    await this.append({ op: 'publishing', token: entry.token, name, size: digest.size, sha256: digest.sha256 });
+  }
+
   async recordStored(entry: JournalEntry, storedName: string): Promise<void> {
     entry.storedName = storedName;
     await this.append({ op: 'stored', token: entry.token, name: storedName });
@@ -166,8 +203,7 @@ export class UploadJournal {
     for (const name of names) {
       const file = join(this.folder, name);
       if (!name.endsWith(LOG_SUFFIX) || file === this.logFile) continue;
-      const pid = pidOfLog(name);
-      if (pid === process.pid || processIsAlive(pid)) continue;
+      if (await writerIsAlive(name)) continue;
       try {
         logs.push({ file, entries: openEntries(await readFile(file, 'utf8')) });
       } catch (error) {
@@ -194,8 +230,7 @@ export class UploadJournal {
     for (const name of files) {
       const file = join(this.folder, name);
       if (!name.endsWith(LOG_SUFFIX)) continue;
-      const pid = pidOfLog(name);
-      if (file !== this.logFile && pid !== process.pid && !processIsAlive(pid)) continue;
+      if (file !== this.logFile && !(await writerIsAlive(name))) continue;
       let text: string;
       try {
         text = await readFile(file, 'utf8');
@@ -205,25 +240,43 @@ export class UploadJournal {
       }
       for (const entry of openEntries(text)) {
         names.add(entry.requestedName);
+        if (entry.publishing !== undefined) names.add(entry.publishing.name);
         if (entry.storedName !== undefined) names.add(entry.storedName);
       }
     }
     return names;
   }
 
-  /** Deletes what dead processes stored and no row refers to, then drops their logs. */
+  /**
+   * Deletes what dead processes stored and no row refers to, then drops their logs. An entry that never
+   * reached 'publishing' left no file under any name (its bytes, if any, are in a temporary file, which the
+   * storage's own clean-up removes): nothing is deleted for it, whatever now carries the name it asked for.
+   */
   async sweep(resolver: OrphanResolver): Promise<number> {
     let removed = 0;
     for (const { file, entries } of await this.abandonedLogs()) {
       let settled = true;
       for (const entry of entries) {
-        const name = entry.storedName ?? entry.requestedName;
-        if (await resolver.isReferenced(entry, name)) continue;
-        if (await resolver.deleteOrphan(entry, name, entry.storedName ? 0 : entry.started)) removed++;
+        const target = orphanOf(entry);
+        if (!target || (await resolver.isReferenced(entry, target.name))) continue;
+        if (await resolver.deleteOrphan(entry, target.name, target.expected)) removed++;
         else settled = false;
       }
       if (settled) await unlink(file).catch(() => undefined);
     }
     return removed;
   }
+}
+
+/**
+ * The file a dead save may have left, and the bytes it must hold to be that save's. The stored name, once
+ * the storage returned it, is the save's (checked against the digest when it is the name announced); a name
+ * only announced holds the save's file only if it holds the save's bytes.
+ */
+export function orphanOf(entry: JournalEntry): { name: string; expected: ContentDigest | undefined } | null {
+  const { publishing, storedName } = entry;
+  const digest = publishing && { size: publishing.size, sha256: publishing.sha256 };
+  if (storedName !== undefined) return { name: storedName, expected: publishing?.name === storedName ? digest : undefined };
+  if (publishing) return { name: publishing.name, expected: digest };
+  return null;
 }

@@ -1,6 +1,8 @@
 /**
  * A lock file held around each read-modify-write of the database, so that writers in several processes
- * take turns. Created with O_EXCL; one left behind by a dead process (its pid is gone) is taken over.
+ * take turns. Created with O_EXCL, holding the holder's identity (pid, start time and boot id: see
+ * processIdentity.ts); one left behind by a dead process is taken over at once, even when its pid now
+ * belongs to another process.
  *
  * Only a lock seen to belong to a dead process is ever removed by another process, and processes doing so
  * take turns through a second lock file (`<lock>.break`): without it, one could remove the lock that another
@@ -8,26 +10,20 @@
  */
 import { open, readFile, stat, unlink } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { errorCode } from '../errors.ts';
+import { OutOfSpaceError, errorCode, isOutOfSpace } from '../errors.ts';
+import { identityIsAlive, ownIdentity, parseIdentity } from './processIdentity.ts';
 
 const RETRY_MIN_MS = 1;
 const RETRY_MAX_MS = 25;
 const GIVE_UP_MS = 30_000;
 
-function processIsAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return errorCode(error) === 'EPERM';
-  }
-}
-
 /**
- * An empty lock file is one being written right now, unless it is this old: then its writer died between
- * creating it and writing its pid.
+ * A lock whose holder cannot be told apart from a later process with its pid (a bare pid, from an older
+ * version or a system without /proc) is taken for abandoned once it is this old: a write holds the lock
+ * for milliseconds. So is an empty one (its writer died between creating it and writing who it is), or
+ * one that does not say who holds it.
  */
-const EMPTY_LOCK_STALE_MS = 10_000;
+const UNVERIFIABLE_LOCK_STALE_MS = 10_000;
 /** A breaker holds `<lock>.break` for two file operations; one this old was left by a breaker that died. */
 const BREAKER_STALE_MS = 10_000;
 
@@ -49,13 +45,12 @@ async function holderState(lockFile: string): Promise<'held' | 'abandoned' | 'mi
     if (errorCode(error) === 'ENOENT') return 'missing';
     throw error;
   }
-  if (text === '') {
-    const age = await ageOf(lockFile);
-    if (age === undefined) return 'missing';
-    return age > EMPTY_LOCK_STALE_MS ? 'abandoned' : 'held';
-  }
-  const pid = Number(text);
-  return Number.isInteger(pid) && pid > 0 && !processIsAlive(pid) ? 'abandoned' : 'held';
+  const identity = text === '' ? null : parseIdentity(text);
+  const holder = identity === null ? 'unknown' : await identityIsAlive(identity);
+  if (holder !== 'unknown') return holder === 'dead' ? 'abandoned' : 'held';
+  const age = await ageOf(lockFile);
+  if (age === undefined) return 'missing';
+  return age > UNVERIFIABLE_LOCK_STALE_MS ? 'abandoned' : 'held';
 }
 
 /**
@@ -113,13 +108,13 @@ export class FileLock {
       }
       if (handle) {
         try {
-          await handle.writeFile(String(process.pid));
+          await handle.writeFile(JSON.stringify(await ownIdentity()));
           await handle.close();
         } catch (error) {
           // Not left behind empty (which others would wait on): the lock was never ours to hold.
           await handle.close().catch(() => undefined);
           await unlink(this.lockFile).catch(() => undefined);
-          throw error;
+          throw isOutOfSpace(error) ? new OutOfSpaceError(this.lockFile, error) : error;
         }
         return;
       }
@@ -135,4 +130,4 @@ export class FileLock {
   }
 }
 
-export { processIsAlive };
+export { processIsAlive } from './processIdentity.ts';

@@ -4,6 +4,7 @@
  */
 import { inspect } from 'node:util';
 import { FieldError } from '../errors.ts';
+import type { ContentDigest } from '../files/digest.ts';
 import { ContentFile, File, formatBytes } from '../files/File.ts';
 import { toFile, type Savable } from '../storage/Storage.ts';
 import type { Storage } from '../storage/Storage.ts';
@@ -25,6 +26,8 @@ export interface FileMetadata {
 /** Called around the moment bytes reach the storage, so a model save can journal them. */
 export interface StoreHooks {
   beforeStore(requestedName: string): Promise<void>;
+  /** Storage.save's option of the same name: before the file can appear under `name`. */
+  beforePublish(name: string, digest: ContentDigest): Promise<void>;
   afterStore(storedName: string): Promise<void>;
 }
 
@@ -163,7 +166,7 @@ export class FieldFile extends File {
     const metadata = await this.field.inspect(file);
     const requested = this.field.generateFilename(this.instance, this.field.nameFor(name, metadata));
     await hooks?.beforeStore(requested);
-    const stored = await this.storage.save(requested, file, { maxLength: this.field.maxLength });
+    const stored = await this.storage.save(requested, file, { maxLength: this.field.maxLength, beforePublish: hooks?.beforePublish });
     await hooks?.afterStore(stored);
     const size = file.sizeIfKnown ?? (await this.storage.size(stored));
     const { extension: _ignored, ...kept } = metadata;

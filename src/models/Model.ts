@@ -57,6 +57,11 @@ function prepare(model: typeof Model): void {
   modelRegistry.set(model.tableName, model as ModelClass);
 }
 
+/** Makes a model known to this process (its table in modelRegistry) before any instance is made. */
+export function registerModel(model: typeof Model): void {
+  prepare(model);
+}
+
 const managers = new WeakMap<typeof Model, Manager<Model>>();
 
 export class Model {

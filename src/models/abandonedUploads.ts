@@ -4,12 +4,26 @@
  * loaded are swept here; the others are left to a process that has them.
  */
 import type { DatabaseEngine, InFlightUpload } from '../db/engine.ts';
+import { digestOf, type ContentDigest } from '../files/digest.ts';
+import type { Storage } from '../storage/Storage.ts';
 import { FileField } from './FileField.ts';
 import { modelRegistry } from './registry.ts';
 
 function fieldOf(entry: InFlightUpload): FileField | undefined {
   const field = modelRegistry.get(entry.model)?.fields[entry.field];
   return field instanceof FileField ? field : undefined;
+}
+
+/** Whether the stored file `name` is made of exactly these bytes (size first: most mismatches cost no read). */
+async function holdsBytes(storage: Storage, name: string, expected: ContentDigest): Promise<boolean> {
+  if ((await storage.size(name)) !== expected.size) return false;
+  const file = await storage.open(name);
+  try {
+    const found = await digestOf(file.chunks());
+    return found.size === expected.size && found.sha256 === expected.sha256;
+  } finally {
+    await file.close();
+  }
 }
 
 export function sweepAbandonedUploads(database: DatabaseEngine): Promise<number> {
@@ -21,13 +35,13 @@ export function sweepAbandonedUploads(database: DatabaseEngine): Promise<number>
   }
   return database.uploads.sweep({
     isReferenced,
-    async deleteOrphan(entry, name, createdAfter) {
+    async deleteOrphan(entry, name, expected) {
       const field = fieldOf(entry);
       if (!field) return false; // a model this process has not loaded: leave it for one that has
       const storage = field.storage;
       if (!(await storage.exists(name))) return true;
-      // Only the name asked for is known: delete it only if it appeared after the dead save began.
-      if (createdAfter > 0 && (await storage.getCreatedTime(name)).getTime() < createdAfter - 1000) return true;
+      // Another file under the name (the dead save never published, and someone else stored it since): not ours.
+      if (expected && !(await holdsBytes(storage, name, expected))) return true;
       // The file exists, so a live save that stored it has its entry open until its row is written: look
       // in that order (entries, then rows), or the file may be one whose row is being written right now.
       // Such a file is kept, and so is the dead entry, to be settled once that save is done.

@@ -17,13 +17,19 @@ export class RowFiles {
     return this.open;
   }
 
-  /** Hooks for one store: record the name asked for, then the name stored (reported to `onStored`). */
+  /**
+   * Hooks for one store: record the name asked for, then the name and bytes about to be published, then
+   * the name stored (reported to `onStored`).
+   */
   hooks(field: string, onStored: (storedName: string) => void = () => undefined): StoreHooks {
     let entry: InFlightUpload | undefined;
     return {
       beforeStore: async (requestedName) => {
         entry = await this.uploads.begin(this.table, field, requestedName);
         this.open.push(entry);
+      },
+      beforePublish: async (name, digest) => {
+        await this.uploads.recordPublishing(entry!, name, digest);
       },
       afterStore: async (storedName) => {
         onStored(storedName);

@@ -9,17 +9,25 @@ import { inspect } from 'node:util';
 import { SuspiciousFileOperation } from '../errors.ts';
 import { StorageOperationError } from './operationError.ts';
 import { ContentFile, File, type FileSource } from '../files/File.ts';
+import { DigestReportingFile, type ContentDigest } from '../files/digest.ts';
 import { withSizeLimit } from '../files/limits.ts';
 import { getValidFilename, validateFileName } from '../files/names.ts';
 import { join, normpath, pathParts, split, suffixes } from '../files/pythonPath.ts';
 import { settings } from '../conf/settings.ts';
 
-/** Anything save() accepts as content: a File, raw bytes or text, or what a File wraps. */
-export type Savable = File | FileSource | Uint8Array | string;
+/** Anything save() accepts as content: a File, raw bytes, or what a File wraps (never a string: see toFile()). */
+export type Savable = File | FileSource | Uint8Array;
 
 export interface SaveOptions {
   /** The longest name the caller can keep (a FileField's maxLength); longer candidates are shortened. */
   maxLength?: number | null;
+  /**
+   * Awaited with the name chosen for the file and the size and SHA-256 of its bytes, once the backend has
+   * read every byte and before it is given the last piece, so before the file can appear under that name.
+   * A backend that finds the name taken at the last moment stores under another one, which save() returns.
+   * The upload journal uses it so that a crash after this point leaves an orphan it can find and identify.
+   */
+  beforePublish?: (name: string, digest: ContentDigest) => Promise<void>;
 }
 
 export interface SignedUrlOptions {
@@ -51,10 +59,19 @@ function traversal(name: string): SuspiciousFileOperation {
   return new SuspiciousFileOperation(`Detected path traversal attempt in '${name}'`);
 }
 
-/** Wraps what save() was given in a File, as Django does for content without chunks(). */
+/**
+ * Wraps what save() was given in a File, as Django does for content without chunks(). A string is refused:
+ * it is as likely a path as text, and storing it as the file's bytes would lose the file either way.
+ */
 export function toFile(content: Savable, name: string | null): File {
   if (content instanceof File) return content;
-  if (typeof content === 'string' || content instanceof Uint8Array) return new ContentFile(content, name);
+  if (typeof content === 'string') {
+    throw new TypeError(
+      `The content to save is a string (${inspect(String(content).slice(0, 40))}), not a File: `
+        + 'to store text, pass new ContentFile(text); to store a file from disk, pass await File.open(path).',
+    );
+  }
+  if (content instanceof Uint8Array) return new ContentFile(content, name);
   return new File(content as FileSource, name);
 }
 
@@ -89,7 +106,10 @@ export abstract class Storage {
     validateFileName(requested, { allowRelativePath: true });
     const available = await this.getAvailableName(requested, { maxLength: options.maxLength ?? null });
     validateFileName(available, { allowRelativePath: true });
-    const stored = await this._save(available, withSizeLimit(file, settings.FILE_UPLOAD_MAX_SIZE));
+    const limited = withSizeLimit(file, settings.FILE_UPLOAD_MAX_SIZE);
+    const { beforePublish } = options;
+    const reported = beforePublish ? new DigestReportingFile(limited, (digest) => beforePublish(available, digest)) : limited;
+    const stored = await this._save(available, reported);
     validateFileName(stored, { allowRelativePath: true });
     return stored;
   }

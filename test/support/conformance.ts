@@ -224,15 +224,24 @@ export function storageConformance(
       assert.equal(await s.size(empty), 0);
     });
 
-    test('save() accepts raw bytes, text and a web Blob as content', async () => {
+    test('save() accepts raw bytes and a web Blob as content', async () => {
       const s = storage();
       const folder = randomFolder();
       const fromBytes = await s.save(`${folder}/a.bin`, new Uint8Array([1, 2, 3]));
-      const fromText = await s.save(`${folder}/b.txt`, 'text content');
       const fromBlob = await s.save(`${folder}/c.txt`, new Blob(['blob content']));
       assert.deepEqual(await readStored(s, fromBytes), Buffer.from([1, 2, 3]));
-      assert.equal((await readStored(s, fromText)).toString(), 'text content');
       assert.equal((await readStored(s, fromBlob)).toString(), 'blob content');
+    });
+
+    test('save() refuses a string as content (text or a path?), pointing to ContentFile and File.open, and stores nothing', async () => {
+      const s = storage();
+      const folder = randomFolder();
+      await assert.rejects(s.save(`${folder}/b.txt`, 'report.pdf' as never), (error: Error) => {
+        assert.equal(error.constructor, TypeError);
+        assert.match(error.message, /'report\.pdf'.*new ContentFile\(text\).*await File\.open\(path\)/);
+        return true;
+      });
+      assert.equal(await s.exists(`${folder}/b.txt`), false);
     });
 
     test("save(null, content) uses the content's own name", async () => {

@@ -4,7 +4,7 @@
  * save is all or nothing: the file is stored first, then the row is written with the file's rename.
  */
 import { Database, type DatabaseData } from '../Database.ts';
-import type { DatabaseEngine, MigrationStep } from '../engine.ts';
+import type { DatabaseEngine, InFlightUpload, MigrationStep } from '../engine.ts';
 import { UploadJournal } from '../journal.ts';
 import { rowMatches, sortRows } from '../matching.ts';
 import type { Row, SelectQuery, TableSchema, Where } from '../schema.ts';
@@ -57,7 +57,7 @@ export class JsonEngine implements DatabaseEngine {
     return where ? rows.map(upgradeLegacyRow).filter((row) => rowMatches(row, where)).length : rows.length;
   }
 
-  async saveRow(schema: TableSchema, id: number | null, values: Record<string, unknown>, finishing: readonly import('../engine.ts').InFlightUpload[] = []): Promise<number> {
+  async saveRow(schema: TableSchema, id: number | null, values: Record<string, unknown>, finishing: readonly InFlightUpload[] = []): Promise<number> {
     const saved = await this.database.write((data) => {
       const table = this.database.table(data, schema.name);
       const index = id === null ? -1 : table.findIndex((existing) => existing.id === id);
@@ -122,6 +122,11 @@ export class JsonEngine implements DatabaseEngine {
       }
       table.sort((a, b) => a.id - b.id);
     });
+  }
+
+  async summary(): Promise<{ tables: number; rows: number }> {
+    const tables = Object.values((await this.database.read()).tables);
+    return { tables: tables.length, rows: tables.reduce((total, rows) => total + rows.length, 0) };
   }
 
   async migrate(): Promise<MigrationStep[]> {

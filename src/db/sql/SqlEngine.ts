@@ -130,6 +130,18 @@ export class SqlEngine implements DatabaseEngine {
     });
   }
 
+  async summary(): Promise<{ tables: number; rows: number }> {
+    const existing = await readExistingTables(this.executor);
+    let rows = 0;
+    let tables = 0;
+    for (const name of existing.columns.keys()) {
+      if (name === IN_FLIGHT_TABLE.name || name === 'sqlite_sequence') continue;
+      tables++;
+      rows += Number((await this.run(this.statements.count({ name, columns: [] }, undefined))).rows[0]?.count ?? 0);
+    }
+    return { tables, rows };
+  }
+
   async migrate(schemas: readonly TableSchema[], options: { dryRun?: boolean } = {}): Promise<MigrationStep[]> {
     const steps = planMigration(this.statements, [...schemas, IN_FLIGHT_TABLE], await readExistingTables(this.executor));
     if (!options.dryRun && steps.length) {

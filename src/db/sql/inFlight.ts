@@ -5,7 +5,9 @@
  * outlive a rolled-back row), and deleted in the transaction that writes the row.
  */
 import { randomUUID } from 'node:crypto';
+import type { ContentDigest } from '../../files/digest.ts';
 import type { InFlightUpload, InFlightUploads, OrphanResolver } from '../engine.ts';
+import { orphanOf } from '../journal.ts';
 import type { TableSchema } from '../schema.ts';
 import type { SqlExecutor } from './executor.ts';
 import type { Statements } from './statements.ts';
@@ -19,6 +21,9 @@ export const IN_FLIGHT_TABLE: TableSchema = {
     { name: 'model', type: 'text', nullable: false },
     { name: 'field', type: 'text', nullable: false },
     { name: 'requested_name', type: 'text', nullable: false },
+    { name: 'publishing_name', type: 'text', nullable: true },
+    { name: 'publishing_size', type: 'integer', nullable: true },
+    { name: 'publishing_sha256', type: 'text', nullable: true },
     { name: 'stored_name', type: 'text', nullable: true },
   ],
 };
@@ -35,6 +40,9 @@ function entryOf(row: Record<string, unknown>): StoredEntry {
     model: String(row.model),
     field: String(row.field),
     requestedName: String(row.requested_name),
+    publishing: typeof row.publishing_name === 'string'
+      ? { name: row.publishing_name, size: Number(row.publishing_size), sha256: String(row.publishing_sha256) }
+      : undefined,
     storedName: row.stored_name === null || row.stored_name === undefined ? undefined : String(row.stored_name),
   };
 }
@@ -60,9 +68,16 @@ export class SqlInFlightUploads implements InFlightUploads {
     const entry: InFlightUpload = { token: randomUUID(), started: Date.now(), model, field, requestedName };
     const owner = await this.executor.driver.owner();
     await this.run(this.statements.insert(IN_FLIGHT_TABLE, {
-      token: entry.token, owner, started: entry.started, model, field, requested_name: requestedName, stored_name: null,
+      token: entry.token, owner, started: entry.started, model, field, requested_name: requestedName,
     }));
     return entry;
+  }
+
+  async recordPublishing(entry: InFlightUpload, name: string, digest: ContentDigest): Promise<void> {
+    entry.publishing = { name, ...digest };
+    await this.run(this.statements.update(IN_FLIGHT_TABLE, byToken(entry.token), {
+      publishing_name: name, publishing_size: digest.size, publishing_sha256: digest.sha256,
+    }));
   }
 
   async recordStored(entry: InFlightUpload, storedName: string): Promise<void> {
@@ -111,6 +126,7 @@ export class SqlInFlightUploads implements InFlightUploads {
       if (!alive.has(entry.owner)) alive.set(entry.owner, await this.executor.driver.ownerIsAlive(entry.owner));
       if (!alive.get(entry.owner)) continue;
       names.add(entry.requestedName);
+      if (entry.publishing !== undefined) names.add(entry.publishing.name);
       if (entry.storedName !== undefined) names.add(entry.storedName);
     }
     return names;
@@ -126,9 +142,10 @@ export class SqlInFlightUploads implements InFlightUploads {
       if (entry.owner === mine) continue;
       if (!alive.has(entry.owner)) alive.set(entry.owner, await this.executor.driver.ownerIsAlive(entry.owner));
       if (alive.get(entry.owner)) continue;
-      const name = entry.storedName ?? entry.requestedName;
-      let settled = await resolver.isReferenced(entry, name);
-      if (!settled && (await resolver.deleteOrphan(entry, name, entry.storedName ? 0 : entry.started))) {
+      // An entry that never reached 'publishing' left no file under any name (see UploadJournal.sweep).
+      const target = orphanOf(entry);
+      let settled = !target || (await resolver.isReferenced(entry, target.name));
+      if (!settled && (await resolver.deleteOrphan(entry, target!.name, target!.expected))) {
         removed++;
         settled = true;
       }

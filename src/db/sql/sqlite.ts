@@ -9,7 +9,7 @@ import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { OperationalError } from '../../errors.ts';
-import { processIsAlive } from '../lock.ts';
+import { identityIsAlive, ownIdentity, parseIdentity } from '../processIdentity.ts';
 import type { SqlConnection, SqlDriver, SqlResult } from './connection.ts';
 import { loadDriver } from './optionalDriver.ts';
 
@@ -60,7 +60,8 @@ export async function openSqlite(file: string): Promise<SqlDriver> {
     return result;
   };
   const host = hostname();
-  const owner = `${host}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  // The host, then who we are (pid, start time, boot: a reused pid is not taken for us), then this engine.
+  const owner = `${host} ${JSON.stringify(await ownIdentity())} ${randomUUID().slice(0, 8)}`;
 
   return {
     vendor: 'sqlite',
@@ -70,10 +71,13 @@ export async function openSqlite(file: string): Promise<SqlDriver> {
     withConnection: (work) => inTurn(() => work(connection)),
     owner: async () => owner,
     async ownerIsAlive(other) {
-      const [otherHost, pid] = other.split(':');
+      const [otherHost, identityText] = other.split(' ');
       // Another machine's process cannot be checked from here (an SQLite file on a shared disk).
       if (otherHost !== host) return true;
-      return Number(pid) === process.pid || processIsAlive(Number(pid));
+      const identity = parseIdentity(identityText ?? '');
+      if (!identity) return true;
+      // This process's other engines (DATABASES changed meanwhile) may still have saves in flight.
+      return identity.pid === process.pid || (await identityIsAlive(identity)) !== 'dead';
     },
     querySync: execute,
     async close() {
