@@ -71,6 +71,8 @@ export interface DatabaseEngine {
 export interface OpenOptions {
   /** Every change goes into one transaction that close() rolls back (`shell --sandbox`). */
   rollbackOnClose?: boolean;
+  /** A table behind its model is migrated on first use instead of refused (throwaway test databases). */
+  migrateOnFirstUse?: boolean;
 }
 
 export async function openEngine(config: DatabaseConfig, options: OpenOptions = {}): Promise<DatabaseEngine> {

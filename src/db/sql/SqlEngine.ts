@@ -18,7 +18,7 @@ export async function openSqlEngine(config: DatabaseConfig, options: OpenOptions
   const driver = config.ENGINE === 'sqlite'
     ? await (await import('./sqlite.ts')).openSqlite(config.NAME)
     : await (await import('./postgres.ts')).openPostgres(config);
-  const engine = new SqlEngine(driver);
+  const engine = new SqlEngine(driver, options);
   if (options.rollbackOnClose) await engine.executor.startSandbox();
   return engine;
 }
@@ -30,10 +30,11 @@ export class SqlEngine implements DatabaseEngine {
   readonly statements: Statements;
   readonly uploads: SqlInFlightUploads;
   private existing: Promise<ExistingTables> | null = null;
-  /** Tables found to match their models in this process (checked once each). */
-  private readonly checked = new Set<string>();
+  private migrations: Promise<unknown> = Promise.resolve();
+  /** The check of each table against its model, made once per table in this process. */
+  private readonly checked = new Map<string, Promise<void>>();
 
-  constructor(driver: SqlDriver) {
+  constructor(driver: SqlDriver, private readonly options: OpenOptions = {}) {
     this.vendor = driver.vendor;
     this.location = driver.location;
     this.executor = new SqlExecutor(driver);
@@ -41,9 +42,18 @@ export class SqlEngine implements DatabaseEngine {
     this.uploads = new SqlInFlightUploads(this.executor, this.statements, () => this.ready(IN_FLIGHT_TABLE));
   }
 
-  /** Fails with the way out (run `filefield migrate`) when the table is behind its model. */
-  private async ready(schema: TableSchema): Promise<void> {
-    if (this.checked.has(schema.name)) return;
+  /** Fails with the way out (run `filefield migrate`) when the table is behind its model; checked once a table. */
+  private ready(schema: TableSchema): Promise<void> {
+    let check = this.checked.get(schema.name);
+    if (!check) {
+      check = this.check(schema);
+      this.checked.set(schema.name, check);
+      check.catch(() => this.checked.delete(schema.name)); // look again next time: migrate may have run meanwhile
+    }
+    return check;
+  }
+
+  private async check(schema: TableSchema): Promise<void> {
     this.existing ??= readExistingTables(this.executor);
     let problem: string | null;
     try {
@@ -52,11 +62,10 @@ export class SqlEngine implements DatabaseEngine {
       this.existing = null;
       throw error;
     }
-    if (problem) {
-      this.existing = null; // look again next time: migrate may have run meanwhile
-      throw new ProgrammingError(problem);
-    }
-    this.checked.add(schema.name);
+    if (!problem) return;
+    this.existing = null;
+    if (!this.options.migrateOnFirstUse) throw new ProgrammingError(problem);
+    await this.migrateOnly([schema]);
   }
 
   private run(statement: Statement) {
@@ -143,13 +152,26 @@ export class SqlEngine implements DatabaseEngine {
   }
 
   async migrate(schemas: readonly TableSchema[], options: { dryRun?: boolean } = {}): Promise<MigrationStep[]> {
-    const steps = planMigration(this.statements, [...schemas, IN_FLIGHT_TABLE], await readExistingTables(this.executor));
+    const steps = await this.migrateOnly(schemas, options);
+    this.checked.clear();
+    return steps;
+  }
+
+  /** One migration at a time in this process: each plans from what the one before it left. */
+  private migrateOnly(schemas: readonly TableSchema[], options: { dryRun?: boolean } = {}): Promise<MigrationStep[]> {
+    const next = this.migrations.then(() => this.planAndRun(schemas, options));
+    this.migrations = next.catch(() => undefined);
+    return next;
+  }
+
+  private async planAndRun(schemas: readonly TableSchema[], options: { dryRun?: boolean }): Promise<MigrationStep[]> {
+    const wanted = schemas.some((schema) => schema.name === IN_FLIGHT_TABLE.name) ? schemas : [...schemas, IN_FLIGHT_TABLE];
+    const steps = planMigration(this.statements, wanted, await readExistingTables(this.executor));
     if (!options.dryRun && steps.length) {
       await this.executor.transaction(async () => {
         for (const step of steps) await this.executor.query(step.sql);
       });
       this.existing = null;
-      this.checked.clear();
     }
     return steps;
   }

@@ -123,7 +123,13 @@ export async function openPostgres(config: DatabaseConfig): Promise<SqlDriver> {
     async close() {
       const lock = ownerLock;
       ownerLock = null;
-      await Promise.all([pool.end(), lock?.then(({ client }) => client.end(), () => undefined)]);
+      // The idle connections' sockets are unreferenced: without this, the process could end before they close.
+      const keepAlive = setInterval(() => undefined, 1000);
+      try {
+        await Promise.all([pool.end(), lock?.then(({ client }) => client.end(), () => undefined)]);
+      } finally {
+        clearInterval(keepAlive);
+      }
     },
   };
 }
