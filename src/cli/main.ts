@@ -21,14 +21,16 @@ export function buildProgram(): Command {
     .option('--settings <file>', 'the settings file (default: FILEFIELD_SETTINGS, ./filefield.config.*, or the example project)')
     .option('-c, --command <code>', 'run this code and exit instead of opening the prompt')
     .option('--no-imports', 'start with nothing preloaded')
-    .option('--sandbox', 'send every write to a temporary copy of the media and the database, thrown away on exit')
-    .action(async (options: { settings?: string; command?: string; imports: boolean; sandbox?: boolean }) => {
+    .option('--sandbox', 'send every write to a temporary copy of the media and the database (a transaction on SQL engines), thrown away on exit')
+    .option('--print-sql', 'print each SQL statement run, with its time')
+    .action(async (options: { settings?: string; command?: string; imports: boolean; sandbox?: boolean; printSql?: boolean }) => {
       const { runShell } = await import('../shell/index.ts');
       process.exitCode = await runShell({
         settingsFile: options.settings,
         command: options.command,
         imports: options.imports,
         sandbox: options.sandbox ?? false,
+        printSql: options.printSql ?? false,
       });
     });
 

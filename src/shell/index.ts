@@ -18,6 +18,8 @@ export interface ShellOptions {
   imports?: boolean;
   /** `--sandbox`: work on throwaway copies of the media and the database. */
   sandbox?: boolean;
+  /** `--print-sql`: print each SQL statement run, with its time. */
+  printSql?: boolean;
 }
 
 export const PROMPT = 'filefield> ';
@@ -58,6 +60,7 @@ export async function runShell(options: ShellOptions = {}): Promise<number> {
       process.stderr.write(`filefield shell: ${(error as Error).message}\n`);
       return 1;
     }
+    if (options.printSql) (await import('./printSql.ts')).printSql();
     const preloads = imports ? await collectPreloads({ settingsFile: found.file }) : NOTHING_PRELOADED;
     installPreloads(globalThis, preloads);
 
@@ -85,6 +88,7 @@ export async function runShell(options: ShellOptions = {}): Promise<number> {
       historyFile: historyFile(settings.BASE_DIR),
     });
   } finally {
+    await sandbox?.rollBack().catch((error: unknown) => process.stderr.write(`filefield shell: the sandbox's rollback failed: ${(error as Error).message}\n`));
     sandbox?.dispose();
     exitSoon();
   }

@@ -1,6 +1,8 @@
 /**
- * `shell --sandbox`: the session works on copies of the media and of the database in a temporary
- * folder, deleted when the shell ends, so trying things out never touches the project's files.
+ * `shell --sandbox`: the session works on copies of the media (and of a JSON database) in a temporary
+ * folder, deleted when the shell ends, so trying things out never touches the project's files. On the SQL
+ * engines every statement runs in one transaction that is rolled back when the shell ends (or when the
+ * process dies: an uncommitted transaction never lands).
  */
 import { randomBytes } from 'node:crypto';
 import { constants as osConstants } from 'node:os';
@@ -11,6 +13,7 @@ import { basename, join } from 'node:path';
 import { configure } from '../conf/load.ts';
 import { SECRET_FILE_NAME } from '../conf/secret.ts';
 import { settings, type StorageConfig } from '../conf/settings.ts';
+import { closeActiveDatabase, setDatabaseOptions } from '../models/activeDatabase.ts';
 
 export interface Sandbox {
   directory: string;
@@ -18,6 +21,8 @@ export interface Sandbox {
   notices: string[];
   /** Deletes the copies (also done when the process exits, or is ended by one of the signals given). */
   dispose(): void;
+  /** Rolls the SQL engines' transaction back (dispose() alone leaves that to the process's end). */
+  rollBack(): Promise<void>;
 }
 
 export interface SandboxOptions {
@@ -89,17 +94,28 @@ export async function enterSandbox(options: SandboxOptions = {}): Promise<Sandbo
   try {
     const mediaCopy = join(directory, 'media');
     await copyFolder(settings.MEDIA_ROOT, mediaCopy);
-    const databaseCopy = join(directory, basename(settings.DATABASE));
-    if (existsSync(settings.DATABASE)) await cp(settings.DATABASE, databaseCopy);
     const notices: string[] = [];
     const storagesCopy = await sandboxedStorages(directory, notices);
-    // DEFAULT_FILE_STORAGE is already part of STORAGES, and giving both is refused.
-    const { DEFAULT_FILE_STORAGE: _shorthand, SETTINGS_FILE: _file, ...kept } = settings;
+    // DEFAULT_FILE_STORAGE is already part of STORAGES, and DATABASE is part of DATABASES: giving both is refused.
+    const { DEFAULT_FILE_STORAGE: _shorthand, SETTINGS_FILE: _file, DATABASE: _database, ...kept } = settings;
+    const database = { ...settings.DATABASES.default };
+    if (database.ENGINE === 'json') {
+      const databaseCopy = join(directory, basename(database.NAME));
+      if (existsSync(database.NAME)) await cp(database.NAME, databaseCopy);
+      database.NAME = databaseCopy;
+    } else {
+      setDatabaseOptions({ rollbackOnClose: true });
+      notices.push(`Row changes in ${settings.DATABASE} are made in one transaction, rolled back when the shell ends.`);
+    }
     await configure(
-      { ...kept, MODELS: [...kept.MODELS], MEDIA_ROOT: mediaCopy, DATABASE: databaseCopy, STORAGES: storagesCopy, SECRET_KEY: secretKeyForSandbox() },
+      { ...kept, MODELS: [...kept.MODELS], MEDIA_ROOT: mediaCopy, DATABASES: { default: database }, STORAGES: storagesCopy, SECRET_KEY: secretKeyForSandbox() },
       { baseDir: settings.BASE_DIR },
     );
-    return { directory, notices, dispose };
+    const rollBack = async (): Promise<void> => {
+      await closeActiveDatabase();
+      setDatabaseOptions({});
+    };
+    return { directory, notices, dispose, rollBack };
   } catch (error) {
     dispose();
     throw error;

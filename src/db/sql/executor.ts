@@ -27,7 +27,8 @@ export class SqlExecutor {
     const transactionReady = new Promise<Transaction>((resolve) => (ready = resolve));
     const held = new Promise<void>((resolve) => (release = resolve));
     const done = this.driver.withConnection(async (connection) => {
-      await this.run(connection, this.driver.beginStatement, []);
+      // Deferred on SQLite: a session that only reads never takes the write lock from other processes.
+      await this.run(connection, 'BEGIN', []);
       ready({ connection, savepoints: 0 });
       await held;
       await this.run(connection, 'ROLLBACK', []);
