@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { registerCheckCommand } from './check.ts';
+import { registerDataCommands } from './data.ts';
 import { registerMigrateCommand } from './migrate.ts';
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -48,6 +49,7 @@ export function buildProgram(): Command {
   // check.ts loads its storages only when the command runs.
   registerCheckCommand(program);
   registerMigrateCommand(program);
+  registerDataCommands(program);
 
   return program;
 }
