@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: the figures the issues ask for, measured on this machine. Not a test: it prints.
  *   npm run bench                 everything
- *   npm run bench -- storage rows  only some parts (storage, rows, shell, s3)
+ *   npm run bench -- storage rows  only some parts (storage, rows, engines, shell, s3)
  */
 import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { copyFile, readFile } from 'node:fs/promises';
@@ -117,6 +117,11 @@ const parts: Record<string, (workspace: string) => Promise<void>> = {
     const { benchShell } = await import('./shell.ts');
     report('## filefield shell -c "1"');
     await benchShell(report);
+  },
+  engines: async (workspace) => {
+    const { benchEngines } = await import('./engines.ts');
+    report('## the article\'s save per engine, side by side with Django on SQLite');
+    await benchEngines(report, workspace);
   },
   s3: async () => {
     const { benchS3 } = await import('./s3.ts');

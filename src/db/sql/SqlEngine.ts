@@ -13,6 +13,7 @@ import { behindModel, planMigration, readExistingTables, type ExistingTables } f
 import { Statements, type Statement } from './statements.ts';
 
 const PAGE_SIZE = 500;
+const LOAD_PARAMETERS = 30_000;
 
 export async function openSqlEngine(config: DatabaseConfig, options: OpenOptions = {}): Promise<SqlEngine> {
   const driver = config.ENGINE === 'sqlite'
@@ -128,12 +129,10 @@ export class SqlEngine implements DatabaseEngine {
 
   async loadRows(schema: TableSchema, rows: readonly Row[]): Promise<void> {
     await this.ready(schema);
+    // Few enough values a statement for either dialect's limit on parameters.
+    const batch = Math.max(1, Math.floor(LOAD_PARAMETERS / (schema.columns.length + 1)));
     await this.executor.transaction(async () => {
-      for (const row of rows) {
-        const { id, ...values } = row;
-        const { affected } = await this.run(this.statements.updateById(schema, id, values));
-        if (affected === 0) await this.run(this.statements.insertWithId(schema, row));
-      }
+      for (let start = 0; start < rows.length; start += batch) await this.run(this.statements.upsert(schema, rows.slice(start, start + batch)));
       const moveSequence = this.statements.moveSequencePastIds(schema);
       if (moveSequence) await this.run(moveSequence);
     });

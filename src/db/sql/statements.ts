@@ -180,6 +180,14 @@ export class Statements {
     return this.db.insertInto(schema.name).values(row).compile();
   }
 
+  /** Rows with their ids, each replacing the row of its id if there is one (loaddata). */
+  upsert(schema: TableSchema, rows: readonly Record<string, unknown>[]): Statement {
+    const columns = schema.columns.map((column) => column.name);
+    return this.db.insertInto(schema.name).values(rows.map((row) => Object.fromEntries(['id', ...columns].map((name) => [name, row[name] ?? null]))))
+      .onConflict((conflict) => conflict.column('id').doUpdateSet((eb) => Object.fromEntries(columns.map((name) => [name, eb.ref(`excluded.${name}`)]))))
+      .compile();
+  }
+
   /** After rows were given their ids (loaddata): the next id given comes after the highest. */
   moveSequencePastIds(schema: TableSchema): Statement | null {
     if (this.vendor === 'sqlite') return null; // AUTOINCREMENT follows the highest id inserted by itself
