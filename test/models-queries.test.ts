@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CharField, ContentFile, DoesNotExist, FileField, IntegerField, Model, MultipleObjectsReturned, QuerySet, type FieldFile } from '../src/index.ts';
 import { sqlChannel, type SqlStatementEvent } from '../src/db/sqlChannel.ts';
+import { activeDatabase } from '../src/models/activeDatabase.ts';
 import { forEachEngine, projectPerTest } from './support/fixtures.ts';
 
 class Member extends Model {
@@ -158,6 +159,18 @@ forEachEngine((engine) => {
     assert.equal(await Member.objects.filter((member: Member) => member.name === 'Ann').delete(), 1, 'a predicate picks the rows first');
     assert.deepEqual(names(await Member.objects.all()), ['bob']);
     await assert.rejects(Member.objects.all().update({ nope: 1 }), /no field 'nope'/);
+  });
+
+  test('the database tells which file names rows refer to (for cleanup), a page at a time', async () => {
+    const database = await activeDatabase();
+    const rows = Array.from({ length: 1201 }, (_, index) => ({ id: index + 1, ...new Member({ name: `m${index}` }).toRow(), avatar: index % 2 ? `avatars/${String(index).padStart(4, '0')}.png` : '' }));
+    await database.loadRows(Member.schema, [...rows, { ...rows[1]!, id: 1202, name: 'twin' }]);
+    const names: string[] = [];
+    for await (const name of database.allReferencedNames(Member.schema, 'avatar')) names.push(name);
+    assert.equal(names.length, 600, 'each name once, the empty ones left out');
+    assert.deepEqual(names.slice(0, 2), ['avatars/0001.png', 'avatars/0003.png']);
+    assert.deepEqual(names, [...names].sort());
+    assert.deepEqual(await database.referencedNames(Member.schema, 'avatar', ['avatars/0001.png', 'avatars/0002.png', 'nope']), new Set(['avatars/0001.png']));
   });
 
   test('a bad lookup rejects when the query runs, naming the choices', async () => {

@@ -57,6 +57,8 @@ export interface DatabaseEngine {
   delete(schema: TableSchema, where: Where | undefined): Promise<number>;
   /** Of `names`, those that some row holds in `column` (the file fields' name columns). */
   referencedNames(schema: TableSchema, column: string, names: readonly string[]): Promise<Set<string>>;
+  /** Every name rows hold in `column` (a file field's name column), once each, in order, a page at a time. */
+  allReferencedNames(schema: TableSchema, column: string): AsyncIterable<string>;
   /** Rows with their ids kept (loaddata); later ids come after the highest. */
   loadRows(schema: TableSchema, rows: readonly Row[]): Promise<void>;
   /** The statements that bring the tables up to the models (none on the JSON engine); run unless `dryRun`. */

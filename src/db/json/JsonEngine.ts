@@ -111,6 +111,15 @@ export class JsonEngine implements DatabaseEngine {
     return found;
   }
 
+  async *allReferencedNames(schema: TableSchema, column: string): AsyncIterable<string> {
+    const names = new Set<string>();
+    for (const row of await this.rows(schema)) {
+      const name = row[column];
+      if (typeof name === 'string' && name !== '') names.add(name);
+    }
+    yield* [...names].sort();
+  }
+
   async loadRows(schema: TableSchema, rows: readonly Row[]): Promise<void> {
     await this.database.write((data) => {
       const table = this.database.table(data, schema.name);

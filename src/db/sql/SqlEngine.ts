@@ -127,6 +127,17 @@ export class SqlEngine implements DatabaseEngine {
     return new Set(rows.map((row) => String(row.name)));
   }
 
+  async *allReferencedNames(schema: TableSchema, column: string): AsyncIterable<string> {
+    await this.ready(schema);
+    // '' (an empty file field) sorts first and is skipped by starting after it.
+    for (let after = ''; ;) {
+      const { rows } = await this.run(this.statements.namesAfter(schema, column, after, PAGE_SIZE));
+      for (const row of rows) yield String(row.name);
+      if (rows.length < PAGE_SIZE) return;
+      after = String(rows.at(-1)!.name);
+    }
+  }
+
   async loadRows(schema: TableSchema, rows: readonly Row[]): Promise<void> {
     await this.ready(schema);
     // Few enough values a statement for either dialect's limit on parameters.

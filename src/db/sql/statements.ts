@@ -176,6 +176,12 @@ export class Statements {
     return this.db.selectFrom(schema.name).select(sql.ref(column).as('name')).distinct().where(sql.ref(column), 'in', names).compile();
   }
 
+  /** A page of the distinct non-empty names in `column` after `after` (keyset paging on the column's index). */
+  namesAfter(schema: TableSchema, column: string, after: string, limit: number): Statement {
+    return this.db.selectFrom(schema.name).select(sql.ref(column).as('name')).distinct()
+      .where(sql.ref(column), '>', after).orderBy(sql.ref(column)).limit(limit).compile();
+  }
+
   insertWithId(schema: TableSchema, row: Record<string, unknown>): Statement {
     return this.db.insertInto(schema.name).values(row).compile();
   }
