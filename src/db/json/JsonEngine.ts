@@ -27,6 +27,16 @@ function upgradeLegacyRow(row: Row): Row {
   return upgraded ?? row;
 }
 
+/** Whether a table's rows are in ascending id order (as saves append them, and loaddata sorts them). */
+const checkedOrder = new WeakMap<Row[], number>();
+function inIdOrder(table: Row[]): boolean {
+  // Only an added or removed row can change the order (a changed row keeps its id): the length tells.
+  if (checkedOrder.get(table) === table.length) return true;
+  for (let index = 1; index < table.length; index++) if (table[index - 1]!.id >= table[index]!.id) return false;
+  checkedOrder.set(table, table.length);
+  return true;
+}
+
 export class JsonEngine implements DatabaseEngine {
   readonly vendor = 'json' as const;
   readonly database: Database;
@@ -42,10 +52,24 @@ export class JsonEngine implements DatabaseEngine {
   }
 
   async select(schema: TableSchema, query: SelectQuery): Promise<Row[]> {
-    let rows = (await this.rows(schema)).filter((row) => rowMatches(row, query.where));
-    if (query.orderBy?.length) rows = sortRows(rows, query.orderBy);
+    const table = (await this.database.read()).tables[schema.name] ?? [];
     const start = query.offset ?? 0;
-    return rows.slice(start, query.limit === undefined ? undefined : start + query.limit);
+    const end = query.limit === undefined ? Infinity : start + query.limit;
+    const [only, ...more] = query.orderBy ?? [];
+    if (only?.column === 'id' && more.length === 0 && inIdOrder(table)) {
+      // Rows are kept in id order: walk them from the right end, and stop once the page is full (first(), last()).
+      const found: Row[] = [];
+      let skipped = 0;
+      for (let step = 0; step < table.length && found.length < end - start; step++) {
+        const row = upgradeLegacyRow(table[only.descending ? table.length - 1 - step : step]!);
+        if (!rowMatches(row, query.where)) continue;
+        if (skipped++ >= start) found.push(row);
+      }
+      return found;
+    }
+    let rows = table.map(upgradeLegacyRow).filter((row) => rowMatches(row, query.where));
+    if (query.orderBy?.length) rows = sortRows(rows, query.orderBy);
+    return rows.slice(start, end);
   }
 
   async *iterate(schema: TableSchema, query: SelectQuery): AsyncIterable<Row> {

@@ -131,8 +131,13 @@ export class Statements {
     let builder = this.db.selectFrom(schema.name).selectAll();
     if (query.where) builder = builder.where(whereClause(this.vendor, schema, query.where));
     for (const { column, descending } of query.orderBy ?? []) {
-      // The same null order on both dialects (SQLite's own: nulls first when ascending).
-      builder = builder.orderBy(sql.ref(column), (ob) => (descending ? ob.desc().nullsLast() : ob.asc().nullsFirst()));
+      // The same null order on both dialects (SQLite's own: nulls first when ascending), said only for columns
+      // that hold nulls: on PostgreSQL it would keep the index of a column that holds none (id) from being used.
+      const nullable = columnOf(schema, column)?.nullable ?? true;
+      builder = builder.orderBy(sql.ref(column), (ob) => {
+        const direction = descending ? ob.desc() : ob.asc();
+        return nullable ? (descending ? direction.nullsLast() : direction.nullsFirst()) : direction;
+      });
     }
     if (query.limit !== undefined) builder = builder.limit(query.limit);
     if (query.offset !== undefined) builder = builder.offset(query.offset);
