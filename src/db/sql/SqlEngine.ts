@@ -103,10 +103,15 @@ export class SqlEngine implements DatabaseEngine {
       } else {
         rowId = Number((await this.run(this.statements.insert(schema, values))).rows[0]!.id);
       }
-      for (const entry of finishing) await this.run(this.uploads.finishing(entry));
+      for (const entry of finishing) {
+        const close = this.uploads.finishing(entry);
+        if (close) await this.run(close);
+      }
       return rowId;
     };
-    return this.executor.transaction(write);
+    const rowId = await this.executor.transaction(write);
+    for (const entry of finishing) this.uploads.settled(entry);
+    return rowId;
   }
 
   async update(schema: TableSchema, where: Where | undefined, values: Record<string, unknown>): Promise<number> {

@@ -1,8 +1,10 @@
 /**
  * The record of saves in flight on the SQL engines: a table in the same database as the rows, so that
  * every process sharing the database (on any machine) sees the saves the others left when they died.
- * An entry is committed before the file's bytes go to the storage, on a connection of its own (it must
- * outlive a rolled-back row), and deleted in the transaction that writes the row.
+ * An entry is committed once the storage has the bytes and is about to publish them under a name (before
+ * that, a dead save left nothing under any name: see UploadJournal.sweep), on a connection of its own (it
+ * must outlive a rolled-back row), and deleted in the transaction that writes the row. One insert a save
+ * (and one update when the storage returns another name than it announced), besides the row's transaction.
  */
 import { randomUUID } from 'node:crypto';
 import type { ContentDigest } from '../../files/digest.ts';
@@ -51,6 +53,8 @@ const byToken = (token: string) => ({ kind: 'lookup' as const, column: 'token', 
 
 export class SqlInFlightUploads implements InFlightUploads {
   private readonly keptOnCleanExit = new Set<string>();
+  /** The entries of this process that have a row in the table. */
+  private readonly recorded = new Set<string>();
   private exitHook: (() => void) | null = null;
 
   constructor(
@@ -65,16 +69,30 @@ export class SqlInFlightUploads implements InFlightUploads {
 
   async begin(model: string, field: string, requestedName: string): Promise<InFlightUpload> {
     await this.ready();
-    const entry: InFlightUpload = { token: randomUUID(), started: Date.now(), model, field, requestedName };
-    const owner = await this.executor.driver.owner();
+    return { token: randomUUID(), started: Date.now(), model, field, requestedName };
+  }
+
+  private async insert(entry: InFlightUpload): Promise<void> {
+    const { publishing } = entry;
     await this.run(this.statements.insert(IN_FLIGHT_TABLE, {
-      token: entry.token, owner, started: entry.started, model, field, requested_name: requestedName,
+      token: entry.token,
+      owner: await this.executor.driver.owner(),
+      started: entry.started,
+      model: entry.model,
+      field: entry.field,
+      requested_name: entry.requestedName,
+      publishing_name: publishing?.name ?? null,
+      publishing_size: publishing?.size ?? null,
+      publishing_sha256: publishing?.sha256 ?? null,
+      stored_name: entry.storedName ?? null,
     }));
-    return entry;
+    this.recorded.add(entry.token);
   }
 
   async recordPublishing(entry: InFlightUpload, name: string, digest: ContentDigest): Promise<void> {
     entry.publishing = { name, ...digest };
+    if (!this.recorded.has(entry.token)) return this.insert(entry);
+    // Published again under another name (the first was taken meanwhile): the last one counts.
     await this.run(this.statements.update(IN_FLIGHT_TABLE, byToken(entry.token), {
       publishing_name: name, publishing_size: digest.size, publishing_sha256: digest.sha256,
     }));
@@ -82,6 +100,9 @@ export class SqlInFlightUploads implements InFlightUploads {
 
   async recordStored(entry: InFlightUpload, storedName: string): Promise<void> {
     entry.storedName = storedName;
+    // A storage that never announced what it publishes (a custom one): the stored name is all there is.
+    if (!this.recorded.has(entry.token)) return this.insert(entry);
+    if (entry.publishing?.name === storedName) return; // what the entry says already
     await this.run(this.statements.update(IN_FLIGHT_TABLE, byToken(entry.token), { stored_name: storedName }));
   }
 
@@ -103,14 +124,21 @@ export class SqlInFlightUploads implements InFlightUploads {
     process.once('exit', this.exitHook);
   }
 
-  /** The statement that closes `entry` (run in the row's transaction). */
+  /** The statement that closes `entry` (run in the row's transaction), or null when it has no row in the table. */
   finishing(entry: InFlightUpload) {
+    return this.recorded.has(entry.token) ? this.statements.delete(IN_FLIGHT_TABLE, byToken(entry.token)) : null;
+  }
+
+  /** The statement of finishing() was committed. */
+  settled(entry: InFlightUpload): void {
+    this.recorded.delete(entry.token);
     this.keptOnCleanExit.delete(entry.token);
-    return this.statements.delete(IN_FLIGHT_TABLE, byToken(entry.token));
   }
 
   async finish(entry: InFlightUpload): Promise<void> {
-    await this.run(this.finishing(entry));
+    const statement = this.finishing(entry);
+    if (statement) await this.run(statement);
+    this.settled(entry);
   }
 
   private async entries(): Promise<StoredEntry[]> {
