@@ -70,7 +70,7 @@ for (const engine of ['sqlite', 'postgresql'] as const) {
       const run = await cli(root, ['migrate']);
       assert.equal(run.code, 0, run.stderr);
       assert.match(run.stdout, /^Ran on .*:\n-- create table Profile\n/);
-      assert.match(run.stdout, /-- index filefield_uploads\.owner\n/);
+      assert.match(run.stdout, /-- create table filefield_uploads\n/);
       const again = await cli(root, ['migrate']);
       assert.match(again.stdout, /^No changes: the tables of .* match the models\.\n$/);
       const save = await cli(root, ['shell', '-c', "console.log((await Profile.objects.create({ name: 'Ann' })).id)"]);

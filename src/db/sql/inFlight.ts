@@ -17,8 +17,9 @@ import type { Statements } from './statements.ts';
 export const IN_FLIGHT_TABLE: TableSchema = {
   name: 'filefield_uploads',
   columns: [
-    { name: 'token', type: 'text', nullable: false, indexed: true },
-    { name: 'owner', type: 'text', nullable: false, indexed: true },
+    // No indexes: the table holds only the saves in flight, and each index would cost every save a page write.
+    { name: 'token', type: 'text', nullable: false },
+    { name: 'owner', type: 'text', nullable: false },
     { name: 'started', type: 'integer', nullable: false },
     { name: 'model', type: 'text', nullable: false },
     { name: 'field', type: 'text', nullable: false },
