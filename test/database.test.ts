@@ -3,12 +3,14 @@
 // sequences are missing or behind; a full disk names the file and leaves no temporary file behind.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessByStdio, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ContentFile, DatabaseError, UnreadableDatabase } from '../src/index.ts';
 import { Note } from './support/process-models.ts';
+import { checkDatabase } from '../src/cli/check.ts';
 import { projectPerTest } from './support/fixtures.ts';
 
 const project = projectPerTest('filefield-database-');
@@ -72,11 +74,8 @@ describe('a database file that cannot be read', () => {
   });
 });
 
-/** Runs the real CLI's `filefield check` on a project whose settings use `database`. */
-function runCheck(database: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const settingsFile = join(project.root, 'filefield.config.ts');
-  fs.writeFileSync(settingsFile, `export default ${JSON.stringify({ MEDIA_ROOT: 'media', DATABASE: database, SECRET_KEY: 'database-test-secret-key-0123456789' })};\n`);
-  const child = spawn(process.execPath, [CLI, 'check', '--settings', settingsFile], { cwd: project.root, stdio: ['ignore', 'pipe', 'pipe'] });
+/** What a child printed, and how it ended. */
+function outputOf(child: ChildProcessWithoutNullStreams | ChildProcessByStdio<null, Readable, Readable>): Promise<{ code: number | null; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (data: Buffer) => (stdout += data.toString()));
@@ -87,7 +86,27 @@ function runCheck(database: string): Promise<{ code: number | null; stdout: stri
   });
 }
 
+/** Runs the real CLI's `filefield check` on a project whose settings use `database`. */
+function runCheck(database: string, extra: Record<string, unknown> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const settingsFile = join(project.root, 'filefield.config.ts');
+  const settings = { MEDIA_ROOT: 'media', DATABASE: database, SECRET_KEY: 'database-test-secret-key-0123456789', ...extra };
+  fs.writeFileSync(settingsFile, `export default ${JSON.stringify(settings)};\n`);
+  return outputOf(spawn(process.execPath, [CLI, 'check', '--settings', settingsFile], { cwd: project.root, stdio: ['ignore', 'pipe', 'pipe'] }));
+}
+
 describe('filefield check', () => {
+  test('checkDatabase() fails on every unreadable variant, saying which file and what is wrong', async () => {
+    for (const [what, content, problem] of BROKEN) {
+      fs.writeFileSync(project.database, content);
+      const result = await checkDatabase();
+      assert.equal(result.ok, false, what);
+      assert.deepEqual(result.steps.map((step) => [step.step, step.ok]), [['read', false]], what);
+      assert.ok(result.steps[0]!.detail!.startsWith(`The database ${project.database} cannot be read: `), what);
+      assert.match(result.steps[0]!.detail!, problem, what);
+      assert.equal(fs.readFileSync(project.database, 'utf8'), content, what);
+    }
+  });
+
   test('reports a database that cannot be read, naming the file and the problem, and exits 1', async () => {
     const database = join(project.root, 'broken.json');
     fs.writeFileSync(database, '[]');
@@ -106,6 +125,22 @@ describe('filefield check', () => {
     assert.equal(code, 0, stdout + stderr);
     assert.ok(stdout.includes(`\ndatabase: ok\n  ok   read       ${database}: 2 rows in 2 tables\n`), stdout);
   });
+
+  test('reports rows that name a file that does not exist, and exits 1', async () => {
+    fs.mkdirSync(join(project.mediaRoot, 'notes'), { recursive: true });
+    fs.writeFileSync(join(project.mediaRoot, 'notes', 'kept.txt'), 'kept');
+    const rows = [GOOD_ROW, { ...GOOD_ROW, id: 2, file: { name: 'notes/gone.txt' } }, { id: 3, title: 'no file', file: null }];
+    fs.writeFileSync(join(project.root, 'rows.json'), JSON.stringify({ tables: { Note: rows }, sequences: { Note: 3 } }));
+    const models = fileURLToPath(new URL('./support/process-models.ts', import.meta.url));
+    const { code, stdout, stderr } = await runCheck('rows.json', { MODELS: [models] });
+    assert.equal(code, 1, stdout + stderr);
+    assert.ok(stdout.includes("\n  FAIL files      1 of the 2 files rows name do not exist: Note 2 file 'notes/gone.txt'\n"), stdout);
+
+    fs.writeFileSync(join(project.mediaRoot, 'notes', 'gone.txt'), 'back');
+    const mended = await runCheck('rows.json', { MODELS: [models] });
+    assert.equal(mended.code, 0, mended.stdout);
+    assert.ok(mended.stdout.includes('\n  ok   files      every file a row names exists (2 files)\n'), mended.stdout);
+  });
 });
 
 describe('ids', () => {
@@ -122,19 +157,23 @@ describe('ids', () => {
   }
 });
 
+/** Runs a child script inside a mount namespace of its own, with a 64 KiB tmpfs mounted on `small` for it. */
+function runOnSmallDisk(small: string, script: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const shell = `mount -t tmpfs -o size=64k filefield-test "$1" && shift && exec "${process.execPath}" --import tsx "$@"`;
+  return outputOf(spawn('unshare', ['-Urm', 'sh', '-c', shell, 'sh', small, script, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] }));
+}
+
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 describe('a full disk', () => {
   // A tmpfs of 64 KiB in a mount namespace of its own: a real ENOSPC, and nothing mounted outside the child.
   const unshare = spawnSync('unshare', ['-Urm', 'true']);
-  test('the error names the database file; no temporary file is left; the rows written before are intact', { skip: unshare.status !== 0 && 'unshare -Urm is not permitted here', timeout: 120_000 }, async () => {
+  const skip = unshare.status !== 0 && 'unshare -Urm is not permitted here';
+
+  test('the database: the error names its file; no temporary file is left; the rows written before are intact', { skip, timeout: 120_000 }, async () => {
     const folder = join(project.root, 'small');
     fs.mkdirSync(folder);
-    const script = `mount -t tmpfs -o size=64k filefield-test "$1" && exec "${process.execPath}" --import tsx test/support/db-out-of-space.ts "$1" "$2"`;
-    const child = spawn('unshare', ['-Urm', 'sh', '-c', script, 'sh', folder, project.mediaRoot], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (data: Buffer) => (stdout += data.toString()));
-    child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
-    const code = await new Promise((resolve) => child.on('close', resolve));
+    const { code, stdout, stderr } = await runOnSmallDisk(folder, 'test/support/db-out-of-space.ts', [folder, project.mediaRoot]);
     assert.equal(code, 0, stderr);
     const result = JSON.parse(stdout) as { saved: number; failure: { name: string; message: string; path: string; code: string } | null; rowsAfter: number; files: string[] };
     assert.ok(result.saved > 3, `some rows fit first (${result.saved})`);
@@ -142,8 +181,22 @@ describe('a full disk', () => {
     assert.equal(result.failure.name, 'OutOfSpaceError');
     assert.equal(result.failure.code, 'ENOSPC');
     assert.ok(result.failure.path.startsWith(join(folder, 'db.json')), result.failure.path);
-    assert.match(result.failure.message, new RegExp(`^No space left to write ${join(folder, 'db.json').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\.lock)? \\(the disk is full\\); nothing was changed\\.$`));
+    assert.match(result.failure.message, new RegExp(`^No space left to write ${escape(join(folder, 'db.json'))}(\\.lock)? \\(the disk is full\\); nothing was changed\\.$`));
     assert.equal(result.rowsAfter, result.saved, 'every row saved before is still there, and no other');
     assert.deepEqual(result.files, ['db.json'], 'no temporary file (nor lock) is left');
+  });
+
+  test('the media: the error names the file being stored; no temporary file and no row are left', { skip, timeout: 120_000 }, async () => {
+    const media = join(project.root, 'small-media');
+    fs.mkdirSync(media);
+    const { code, stdout, stderr } = await runOnSmallDisk(media, 'test/support/media-out-of-space.ts', [media, project.database]);
+    assert.equal(code, 0, stderr);
+    const result = JSON.parse(stdout) as { failure: { name: string; message: string; path: string; code: string } | null; files: string[]; rows: number };
+    assert.ok(result.failure, 'the disk filled up');
+    assert.equal(result.failure.name, 'OutOfSpaceError');
+    assert.equal(result.failure.path, join(media, 'notes', 'big.bin'));
+    assert.equal(result.failure.message, `No space left to write ${join(media, 'notes', 'big.bin')} (the disk is full); nothing was changed.`);
+    assert.deepEqual(result.files, ['notes'], 'no file and no temporary file under MEDIA_ROOT');
+    assert.equal(result.rows, 0);
   });
 });

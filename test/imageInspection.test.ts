@@ -4,6 +4,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_IMAGE_FORMATS, inspectImage, type InspectOptions } from '../src/files/imageInspection.ts';
 import { ValidationError } from '../src/errors.ts';
+import { verifyImageStructure } from '../src/files/imageVerification.ts';
+import { crc32 } from 'node:zlib';
 
 const fixturesDir = fileURLToPath(new URL('../fixtures/', import.meta.url));
 
@@ -82,13 +84,13 @@ test('DEFAULT_IMAGE_FORMATS lists the raster formats and not SVG', () => {
 });
 
 test('an empty file is refused as empty', async () => {
-  await assertRefused(fixture('empty.png'), { code: 'empty', message: 'Upload a valid image. The file you uploaded is empty.' });
+  await assertRefused(fixture('empty.png'), { code: 'empty', message: 'Upload a valid image. The file you uploaded was either not an image or a corrupted image. It is empty.' });
 });
 
 test('an HTML page named .png is refused as HTML', async () => {
   await assertRefused(fixture('html-posing.png'), {
     code: 'invalid_image',
-    message: 'Upload a valid image. The file you uploaded is HTML, not an image.',
+    message: 'Upload a valid image. The file you uploaded was either not an image or a corrupted image. It is HTML, not an image.',
   });
 });
 
@@ -108,7 +110,7 @@ test('SVG is refused unless allowed', async () => {
   for (const file of ['plain.svg', 'script.svg']) {
     await assertRefused(fixture(file), {
       code: 'svg_not_allowed',
-      message: 'Upload a valid image. The file you uploaded is an SVG image; SVG is not allowed here.',
+      message: 'Upload a valid image. The file you uploaded was either not an image or a corrupted image. It is an SVG image; SVG is not allowed here.',
     });
   }
 });
@@ -145,7 +147,7 @@ test('with allowSvg an SVG whose size cannot be determined is refused', async ()
 test('a PNG signature followed by junk is refused as a corrupt PNG', async () => {
   await assertRefused(fixture('png-junk.png'), {
     code: 'invalid_image',
-    message: 'Upload a valid image. The file you uploaded looks like a PNG image but its data is corrupt or truncated.',
+    message: 'Upload a valid image. The file you uploaded was either not an image or a corrupted image. It looks like a PNG image but its data is corrupt or truncated.',
   });
 });
 
@@ -166,7 +168,7 @@ test('text files are refused as text, whatever their name', async () => {
   for (const file of ['notes.txt', 'résumé café.txt']) {
     await assertRefused(fixture(file), {
       code: 'invalid_image',
-      message: 'Upload a valid image. The file you uploaded is a text file, not an image.',
+      message: 'Upload a valid image. The file you uploaded was either not an image or a corrupted image. It is a text file, not an image.',
     });
   }
 });
@@ -176,7 +178,7 @@ test('a PDF is refused saying it is a PDF', async () => {
   await assertRefused(pdf, {
     code: 'invalid_image',
     message:
-      'Upload a valid image. The file you uploaded is a PDF document (application/pdf), not an image of an allowed type ' +
+      'Upload a valid image. The file you uploaded was either not an image or a corrupted image. It is a PDF document (application/pdf), not an image of an allowed type ' +
       '(png, jpg, gif, webp, bmp, tif, avif, ico).',
   });
 });
@@ -191,7 +193,7 @@ test('an image of a type not in allowedFormats is refused with image_type_not_al
     fixture('image.jpg'),
     {
       code: 'image_type_not_allowed',
-      message: 'Upload a valid image. The file you uploaded is a JPEG image (image/jpeg), not an image of an allowed type (png, gif).',
+      message: 'Upload a valid image. The file you uploaded was either not an image or a corrupted image. It is a JPEG image (image/jpeg), not an image of an allowed type (png, gif).',
     },
     { allowedFormats: ['png', 'gif'] },
   );
@@ -280,4 +282,43 @@ test('a readPrefix that resolves to a view into a larger buffer is read only wit
   const view = padded.subarray(50, 50 + png.length);
   const info = await inspectImage(async () => view);
   assert.deepEqual([info.width, info.height], [4, 8]);
+});
+
+// The whole-file structure check an ImageField runs as the bytes stream (imageVerification.ts).
+
+async function* inPieces(bytes: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
+  for (let offset = 0; offset < bytes.byteLength; offset += size) yield bytes.subarray(offset, offset + size);
+}
+
+test('verifyImageStructure: every fixture holds together, however its bytes are split', async () => {
+  for (const { file, format } of realImages) {
+    for (const size of [1, 7, 4096, 65536]) await verifyImageStructure(format, inPieces(fixture(file), size));
+  }
+});
+
+test('verifyImageStructure: every fixture cut anywhere is refused with the Django sentence, then what was found', async () => {
+  for (const { file, format } of realImages) {
+    const bytes = fixture(file);
+    for (const fraction of [0.1, 0.25, 0.5, 0.75, 0.9, 0.99]) {
+      const cut = Math.max(1, Math.floor(bytes.byteLength * fraction));
+      await assert.rejects(verifyImageStructure(format, inPieces(bytes.subarray(0, cut), 97)), (error: unknown) => {
+        assert.ok(error instanceof ValidationError, String(error));
+        assert.equal(error.code, 'invalid_image');
+        assert.match(error.message, /^Upload a valid image\. The file you uploaded was either not an image or a corrupted image\. It is a (truncated|corrupt) [A-Za-z]+: .+\.$/);
+        return true;
+      }, `${file} cut at ${cut} of ${bytes.byteLength}`);
+    }
+  }
+});
+
+test('verifyImageStructure: a PNG of millions of empty chunks is refused after a bounded number of steps', async () => {
+  const png = fixture('image.png');
+  const empty = Buffer.from([0, 0, 0, 0, 0x74, 0x45, 0x58, 0x74, 0, 0, 0, 0]);
+  empty.writeUInt32BE(crc32(empty.subarray(4, 8)), 8);
+  const chunks = Buffer.alloc(empty.byteLength * 1_500_000);
+  for (let offset = 0; offset < chunks.byteLength; offset += empty.byteLength) empty.copy(chunks, offset);
+  await assert.rejects(
+    verifyImageStructure('png', inPieces(Buffer.concat([png.subarray(0, 33), chunks, png.subarray(33)]), 1 << 20)),
+    /It is a corrupt PNG: more than 1000000 parts\.$/,
+  );
 });

@@ -252,16 +252,47 @@ forEachEngine((engine) => {
       assert.equal(calls, 1);
     });
 
-    test('anything else is a TypeError (§9 item 69)', () => {
-      for (const bad of [42, ['a'], new Set(), {}, FileSystemStorage]) {
-        if (typeof bad === 'function') {
-          // A class is a function: it is accepted as a factory, and refused when it gives no Storage.
-          continue;
+    test('a Storage subclass is made with new, once, on first use (as Django does)', async () => {
+      let made = 0;
+      class CountedStorage extends FileSystemStorage {
+        constructor() {
+          super();
+          made++;
         }
-        assert.throws(() => new FileField({ storage: bad as never }), TypeError);
+      }
+      const field = new FileField({ storage: CountedStorage });
+      assert.equal(made, 0, 'not made before the settings are needed');
+      assert.ok(field.storage instanceof CountedStorage);
+      assert.equal(field.storage, field.storage);
+      assert.equal(made, 1);
+      assert.equal(field.storage.path('a.txt'), join(project.mediaRoot, 'a.txt'), 'made with the settings of first use');
+
+      class Report extends Model {
+        static override table = 'Report';
+        static override fields = { file: new FileField({ uploadTo: 'reports', storage: FileSystemStorage }) };
+        declare file: FieldFile;
+      }
+      const report = await Report.objects.create({ file: new ContentFile('r', 'r.txt') });
+      assert.equal(fs.readFileSync(join(project.mediaRoot, 'reports', 'r.txt'), 'utf8'), 'r');
+      assert.equal(report.file.storage.constructor, FileSystemStorage);
+    });
+
+    test('anything else is a TypeError when the field is made, saying what it got (§9 item 69)', () => {
+      class NotAStorage {}
+      const cases: [unknown, RegExp][] = [
+        [42, /got the number 42\.$/], [['a'], /got an array\.$/], [new Set(), /got a Set object\.$/], [{}, /got a plain object\.$/],
+        [null, /got null\.$/], [NotAStorage, /got the class NotAStorage, which does not extend Storage\.$/],
+      ];
+      for (const [bad, said] of cases) {
+        assert.throws(() => new FileField({ storage: bad as never }), (error: Error) => {
+          assert.equal(error.constructor, TypeError);
+          assert.match(error.message, /^FileField\.storage must be a Storage, a Storage subclass, a STORAGES alias or a function returning a Storage; /);
+          assert.match(error.message, said);
+          return true;
+        });
       }
       const field = new FileField({ storage: (() => 'not a storage') as never });
-      assert.throws(() => field.storage, TypeError);
+      assert.throws(() => field.storage, /got the string not a storage\.$/);
     });
   });
 
@@ -362,6 +393,58 @@ forEachEngine((engine) => {
       assert.equal(doc.normal.name, 'tests/résumé_café.txt');
       assert.deepEqual(fs.readFileSync(join(project.mediaRoot, 'tests', 'résumé_café.txt')), bytesOf('résumé café.txt'));
       assert.equal(doc.normal.url, '/media/tests/r%C3%A9sum%C3%A9_caf%C3%A9.txt');
+    });
+  });
+
+  describe('content given to a save', () => {
+    test("a string is refused with a TypeError pointing to ContentFile and File.open; nothing is stored, no row written", async () => {
+      const doc = new Document();
+      await assert.rejects(doc.normal.save('a.pdf', 'report.pdf' as never), (error: Error) => {
+        assert.equal(error.constructor, TypeError);
+        assert.match(error.message, /'report\.pdf'.*new ContentFile\(text\).*await File\.open\(path\)/);
+        return true;
+      });
+      await assert.rejects(doc.normal.save('b.txt', 'text' as never, { save: false }), TypeError);
+      assert.equal(doc.normal.name, '');
+      assert.equal(await Document.objects.count(), 0);
+      assert.deepEqual(filesUnder(project.mediaRoot), []);
+    });
+
+    const openDescriptors = (): number => fs.readdirSync('/proc/self/fd').length;
+
+    test('a File that File.open() opened is closed by the save (stored or refused), and opens again if read later', { skip: !fs.existsSync('/proc/self/fd') && 'no /proc here' }, async () => {
+      // A first save opens what stays open (the journal's log): counted in `before`.
+      await new Document().normal.save('warm-up.txt', new ContentFile('w'));
+      const before = openDescriptors();
+      const opened = await File.open(fixture('notes.txt'), 'notes.txt');
+      assert.equal(openDescriptors(), before + 1);
+      const doc = new Document();
+      await doc.normal.save('notes.txt', opened);
+      assert.equal(opened.closed, true, 'closed once stored');
+      assert.equal(openDescriptors(), before);
+
+      // The same File saved again: opened again for the save, closed again after it.
+      const again = await Document.objects.create({ normal: opened });
+      assert.equal(opened.closed, true);
+      assert.equal(openDescriptors(), before);
+      assert.deepEqual(fs.readFileSync(join(project.mediaRoot, again.normal.name)), bytesOf('notes.txt'));
+      assert.equal(again.normal.size, bytesOf('notes.txt').byteLength);
+
+      // Refused by an ImageField before any storage sees it: closed too.
+      const notAnImage = await File.open(fixture('notes.txt'));
+      await assert.rejects(new Person().mugshot.save('mug.png', notAnImage), ValidationError);
+      assert.equal(notAnImage.closed, true);
+      // And by storage.save directly.
+      const direct = await File.open(fixture('notes.txt'));
+      await storages.get('default').save('direct.txt', direct);
+      assert.equal(direct.closed, true);
+      assert.equal(openDescriptors(), before);
+    });
+
+    test('a descriptor the caller opened stays open: it is the caller\'s to close', async () => {
+      const fd = openFixture('notes.txt');
+      await new Document().normal.save('notes.txt', new File(fd));
+      assert.equal(fs.fstatSync(fd).size, bytesOf('notes.txt').byteLength);
     });
   });
 
@@ -507,16 +590,28 @@ forEachEngine((engine) => {
       assert.deepEqual(filesUnder(project.mediaRoot), []);
     });
 
-    test('a name assigned refers to a stored file; the save records its size and type', async () => {
+    test('a name assigned records the reference only: no file is read; size and type stay unknown until refreshMetadata()', async () => {
       const first = new Document();
       await first.normal.save('shared.txt', new ContentFile('shared!'));
       const other = new Document();
       other.normal = first.normal.name as never;
       assert.equal(other.normal.name, 'tests/shared.txt');
       await other.save();
-      assert.equal(other.normal.size, 7);
-      assert.equal((await Document.objects.get(other.id!)).normal.contentType, 'text/plain');
+      assert.throws(() => other.normal.size, /The size of 'tests\/shared\.txt' is not known yet/);
+      const loaded = await Document.objects.get(other.id!);
+      assert.equal(loaded.normal.name, 'tests/shared.txt');
+      assert.throws(() => loaded.normal.contentType, /The content type of 'tests\/shared\.txt' is not known yet/);
+      assert.deepEqual(await loaded.normal.refreshMetadata(), { size: 7, contentType: 'text/plain' });
       assert.deepEqual(filesUnder(project.mediaRoot), ['tests/shared.txt'], 'no copy is made');
+    });
+
+    test('a name of a file that does not exist (yet) is saved as given, by assignment and by create()', async () => {
+      const doc = new Document({ normal: 'something.txt' });
+      await doc.save();
+      assert.equal((await Document.objects.get(doc.id!)).normal.name, 'something.txt');
+      const created = await Document.objects.create({ normal: 'tests/later.txt', title: 'later' });
+      assert.equal((await Document.objects.get(created.id!)).normal.name, 'tests/later.txt');
+      assert.deepEqual(filesUnder(project.mediaRoot), [], 'nothing is read or written');
     });
 
     test('null or "" assigned empties the field; a wrong type is a TypeError', async () => {
@@ -678,13 +773,15 @@ forEachEngine((engine) => {
       assert.equal(source.mugshot.instance, source);
     });
 
-    test('a stored name assigned by hand is measured by the save', async () => {
+    test('a stored name assigned by hand is not read by the save; refreshMetadata() measures it', async () => {
       const source = new Person();
       await source.mugshot.save('mug.png', FOUR_BY_EIGHT());
       const target = new Person();
       target.mugshot = source.mugshot.name as never;
       assert.equal(target.mugshotWidth, null);
       await target.save();
+      assert.deepEqual([target.mugshotWidth, target.mugshotHeight], [null, null]);
+      await target.mugshot.refreshMetadata();
       assert.deepEqual([target.mugshotWidth, target.mugshotHeight], [4, 8]);
       assert.equal(target.mugshot.contentType, 'image/png');
     });
@@ -870,5 +967,6 @@ forEachEngine((engine) => {
       if (project.engine === 'json') assert.ok(fs.readFileSync(project.database, 'utf8').includes('"tables":{"Book":['));
       assert.deepEqual(await storedRows('Book'), [{ id: 1, title: 'A', pages: null, cover: 'covers/hi.txt', cover_size: 2, cover_content_type: 'text/plain' }]);
     });
+
   });
 });

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import * as zlib from 'node:zlib';
 import {
   configure, ContentFile, File, FieldFile, FileField, FileSystemStorage, FileTooLarge, ImageField, Model,
   ValidationError, type ImageFieldFile,
@@ -69,10 +70,10 @@ forEachEngine((engine) => {
     { fixture: 'notes.txt', savedAs: 'notes.png', code: 'invalid_image', says: /is a text file, not an image/ },
   ];
 
-  function assertRefusal(error: unknown, fake: Fake): true {
+  function assertRefusal(error: unknown, fake: Pick<Fake, 'code' | 'says'>): true {
     assert.ok(error instanceof ValidationError, `expected ValidationError, got ${String(error)}`);
     assert.equal(error.code, fake.code);
-    assert.match(error.message, /^picture: Upload a valid image\. The file you uploaded /);
+    assert.match(error.message, /^picture: Upload a valid image\. The file you uploaded was either not an image or a corrupted image\. It /);
     assert.match(error.message, fake.says);
     assert.equal(error.params.field, 'picture');
     return true;
@@ -114,6 +115,7 @@ forEachEngine((engine) => {
       });
     }
 
+
     test('a refused picture leaves an earlier one (file and row) as it was', async () => {
       const profile = new Profile();
       await profile.picture.save('me.png', new File(openFixture('image.png')));
@@ -143,6 +145,95 @@ forEachEngine((engine) => {
       const html = new SvgProfile();
       await assert.rejects(html.picture.save('x.svg', new ContentFile(bytesOf('html-posing.png'))), { code: 'invalid_image' });
       assert.equal(await SvgProfile.objects.count(), 2);
+    });
+  });
+
+  /** image.png with another size in its IHDR (and the IHDR's CRC made right again): a header an attacker forged. */
+  function pngClaiming(width: number, height: number): Buffer {
+    const bytes = Buffer.from(bytesOf('image.png'));
+    bytes.writeUInt32BE(width, 16);
+    bytes.writeUInt32BE(height, 20);
+    bytes.writeUInt32BE(zlib.crc32(bytes.subarray(12, 29)), 29);
+    return bytes;
+  }
+
+  const HTML = Buffer.from('<html><body><script>alert(document.cookie)</script></body></html>\n');
+  const cut = (name: string, fraction: number) => bytesOf(name).subarray(0, Math.floor(bytesOf(name).byteLength * fraction));
+  const gifHeaderAndPalette = () => bytesOf('image.gif').subarray(0, 13 + 3 * 2 ** ((bytesOf('image.gif')[10]! & 7) + 1));
+  const pngWithBadIdatCrc = () => {
+    const bytes = Buffer.from(bytesOf('image.png'));
+    bytes[bytes.indexOf('IDAT') + 10]! ^= 0x01;
+    return bytes;
+  };
+
+  /** Images that only look like images: their headers parse, their bodies do not hold together. */
+  const FORGED: [what: string, bytes: () => Uint8Array, says: RegExp][] = [
+    ['a 600x600 PNG cut after 600 bytes', () => pngClaiming(600, 600).subarray(0, 600), /It is a truncated PNG: ends inside IDAT\.$/],
+    ['a PNG signature and IHDR followed by HTML', () => Buffer.concat([bytesOf('image.png').subarray(0, 33), HTML]), /It is a corrupt PNG: bytes that are not a chunk \("l><b"\) at byte 37\.$/],
+    ['a PNG whose IDAT does not match its CRC', pngWithBadIdatCrc, /It is a corrupt PNG: the CRC of IDAT does not match its data\.$/],
+    ['a PNG without its IEND', () => bytesOf('image.png').subarray(0, bytesOf('image.png').byteLength - 12), /It is a truncated PNG: ends inside a chunk header\.$/],
+    ['a GIF header followed by HTML', () => Buffer.concat([gifHeaderAndPalette(), HTML]), /It is a corrupt GIF: "<" \(0x3c\) where a block starts, at byte \d+\.$/],
+    ['a GIF cut in its image data', () => cut('image.gif', 0.6), /It is a truncated GIF: ends inside the image data\.$/],
+    ['a JPEG cut in its scan', () => cut('image.jpg', 0.6), /It is a truncated JPEG: ends inside the image data\.$/],
+    ['a JPEG whose end is HTML instead of EOI', () => Buffer.concat([bytesOf('image.jpg').subarray(0, -2), HTML]), /It is a truncated JPEG: ends inside the image data\.$/],
+    ['a WebP cut short', () => cut('image.webp', 0.6), /It is a truncated WebP: ends inside VP8\.$/],
+    ['a BMP cut in its pixels', () => cut('image.bmp', 0.9), /It is a truncated BMP: ends inside the pixel data\.$/],
+    ['a TIFF cut after its IFD, before the data it points to', () => cut('image.tif', 0.95), /It is a truncated TIFF: ends inside the data the first IFD points to\.$/],
+    ['an AVIF cut in its mdat box', () => cut('image.avif', 0.8), /It is a truncated AVIF: ends inside the mdat box\.$/],
+    ['an ICO cut in its image', () => cut('image.ico', 0.6), /It is a truncated ICO: ends inside image 1\.$/],
+  ];
+
+  describe('images that only look like images: the whole file must hold together (as Pillow\'s verify())', () => {
+    function assertForgery(error: unknown, says: RegExp): true {
+      assertRefusal(error, { code: 'invalid_image', says });
+      assert.match((error as Error).message, /^picture: Upload a valid image\. The file you uploaded was either not an image or a corrupted image\. It is a /);
+      return true;
+    }
+
+    async function assertNoFileNoRow(): Promise<void> {
+      assert.deepEqual(filesIn(project.mediaRoot), [], 'no file (nor temporary file) in MEDIA_ROOT');
+      assert.equal(await Profile.objects.count(), 0, 'no row');
+      assert.deepEqual(await openUploadEntries(), []);
+    }
+
+    for (const [what, bytes, says] of FORGED) {
+      test(`${what}: refused, nothing stored`, async () => {
+        const profile = new Profile();
+        await assert.rejects(profile.picture.save('forged.png', new ContentFile(bytes())), (error) => assertForgery(error, says));
+        assert.equal(profile.picture.name, '');
+        await assertNoFileNoRow();
+      });
+    }
+
+    test('refused as a stream too (unknown size), and with save: false', async () => {
+      const [, bytes, says] = FORGED[0]!;
+      await assert.rejects(new Profile().picture.save('forged.png', new File(Readable.from([bytes()]), 'forged.png')), (error) => assertForgery(error, says));
+      await assert.rejects(new Profile().picture.save('forged.png', new ContentFile(bytes()), { save: false }), (error) => assertForgery(error, says));
+      await assertNoFileNoRow();
+    });
+
+    test('a 64 MiB PNG is walked whole as it streams from disk, and a fault at its very end is found', async () => {
+      // IHDR, one IDAT of 64 MiB (its CRC right), IEND: a valid structure. Written to disk, read from there.
+      const png = bytesOf('image.png');
+      const data = Buffer.alloc(64 * 1024 * 1024, 0x5a);
+      const idatHeader = Buffer.alloc(8);
+      idatHeader.writeUInt32BE(data.byteLength, 0);
+      idatHeader.write('IDAT', 4, 'latin1');
+      const crc = Buffer.alloc(4);
+      crc.writeUInt32BE(zlib.crc32(data, zlib.crc32(idatHeader.subarray(4))), 0);
+      const iend = png.subarray(png.byteLength - 12);
+      const path = join(project.root, 'big.png');
+      fs.writeFileSync(path, Buffer.concat([png.subarray(0, 33), idatHeader, data, crc, iend]));
+      const profile = new Profile();
+      await profile.picture.save('big.png', await File.open(path, 'big.png'));
+      assert.equal(profile.picture.size, 33 + 8 + data.byteLength + 4 + 12);
+
+      // The same bytes with IEND's CRC broken: refused, the 64 MiB not kept.
+      const handle = fs.openSync(path, 'r+');
+      fs.writeSync(handle, Buffer.from([0]), 0, 1, fs.fstatSync(handle).size - 1);
+      fs.closeSync(handle);
+      await assert.rejects(new Profile().picture.save('big.png', await File.open(path, 'big.png')), (error) => assertForgery(error, /the CRC of IEND does not match/));
+      assert.deepEqual(filesIn(project.mediaRoot), [profile.picture.name]);
     });
   });
 
@@ -257,7 +348,7 @@ forEachEngine((engine) => {
   });
 
   describe('a failure after the bytes are stored removes them again', () => {
-    test('a project.database error (DATABASE is a folder) leaves no stored file; a later save works', { skip: project.engine !== 'json' && 'the JSON file (the SQL engines: test/models-sql.test.ts)' }, async () => {
+    test('a project.database error (DATABASE is a folder) leaves no stored file; a later save works', { skip: project.engine !== 'json' && 'the JSON file (the SQL engines: test/models-sql-processes.test.ts)' }, async () => {
       const folder = join(project.root, 'db-is-a-folder');
       fs.mkdirSync(folder);
       await configure(project.settings({ DATABASE: folder }));

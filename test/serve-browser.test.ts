@@ -81,7 +81,7 @@ test('uploading fixtures/html-posing.png shows the refusal and stores nothing', 
   const [response] = await Promise.all([page.waitForNavigation(), form.locator('button[type="submit"]').click()]);
   assert.equal(response?.status(), 400);
   const alert = page.locator('form[action="/upload/Profile"] [role="alert"]');
-  assert.match(await alert.innerText(), /Not saved\. picture: Upload a valid image\. The file you uploaded is HTML, not an image\./);
+  assert.match(await alert.innerText(), /Not saved\. picture: Upload a valid image\. The file you uploaded was either not an image or a corrupted image\. It is HTML, not an image\./);
   assert.equal(await form.locator('input[name="name"]').inputValue(), 'Mallory', 'what was typed is kept');
   // The page that came back is the upload page, not the uploaded HTML: its script never ran.
   assert.equal(await page.title(), 'filefield · media and uploads');

@@ -320,17 +320,16 @@ describe('AzureStorage', () => {
     await assert.rejects(storage.open('x.txt'), (error: unknown) => assertOperationError(error, 'open', message));
   });
 
-  test('an unreachable endpoint: a quick, clear error (with maxTries: 1)', async () => {
+  // No wall-clock bound (the machine's load decides it): a retry loop or a hang fails by the test's timeout.
+  test('an unreachable endpoint: a clear error, without retrying (maxTries: 1)', { timeout: 30_000 }, async () => {
     const { accountKey } = await server();
     const storage = new AzureStorage({ endpoint: 'http://127.0.0.1:1/devstoreaccount1', accountKey, container: 'media', maxTries: 1 });
     storage.alias = 'default';
-    const started = Date.now();
     await assert.rejects(storage.save('x.txt', new ContentFile('x')), (error: unknown) => {
       assertOperationError(error, 'save', /cannot reach the blob service at http:\/\/127\.0\.0\.1:1\/devstoreaccount1 \(ECONNREFUSED\)/);
       assert.equal((error as StorageOperationError).code, 'ECONNREFUSED');
       return true;
     });
-    assert.ok(Date.now() - started < 10_000);
   });
 
   test('bad options are refused at construction, naming the option', () => {

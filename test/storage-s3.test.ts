@@ -483,19 +483,18 @@ describe('S3Storage: errors name the storage, the operation and the cause', () =
     await rejectsWith(storage.size('missing/file.txt'), (error) => assert.equal(error.code, 'ENOENT'));
   });
 
-  test('an unreachable endpoint fails fast with a clear error', async () => {
+  // No wall-clock bound (the machine's load decides it): a retry loop or a hang fails by the test's timeout.
+  test('an unreachable endpoint fails with a clear error, without retrying (maxAttempts: 1)', { timeout: 30_000 }, async () => {
     const port = await closedPort();
     const storage = Object.assign(
       new S3Storage({ bucket: 'b', endpoint: `http://127.0.0.1:${port}`, ...S3RVER_CREDENTIALS, maxAttempts: 1, connectTimeout: 1000 }),
       { alias: 'default' },
     );
-    const started = Date.now();
     await rejectsWith(storage.save('x.png', new ContentFile('x')), (error) => {
       assert.equal(
         error.message,
         `S3 storage 'default': save of 'x.png' failed: nothing answers at http://127.0.0.1:${port}: is the server running, and is the endpoint right? (ECONNREFUSED)`,
       );
     });
-    assert.ok(Date.now() - started < 3000, `took ${Date.now() - started} ms`);
   });
 });

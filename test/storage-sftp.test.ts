@@ -272,8 +272,9 @@ describe('SFTPStorage', () => {
     const options = { host: sshd.host, port: sshd.port, username: sshd.username, privateKey: sshd.privateKey, knownHostKey: sshd.hostKey, root: folder };
     const script = `
       const { SFTPStorage } = await import('./src/storage/sftp/index.ts');
+      const { ContentFile } = await import('./src/files/File.ts');
       const storage = new SFTPStorage(${JSON.stringify(options)});
-      const name = await storage.save('left-open.txt', 'no close() call');
+      const name = await storage.save('left-open.txt', new ContentFile('no close() call'));
       const file = await storage.open(name);
       console.log(Buffer.from(await file.read()).toString());
       await file.close();

@@ -43,7 +43,8 @@ function describeFailure(error: unknown): string {
     case 'EPERM':
       return `permission denied: ${text}`;
     case 'ENOSPC':
-      return `the disk is full: ${text}`;
+    case 'EDQUOT':
+      return (error as Error).name === 'OutOfSpaceError' ? text : `the disk is full: ${text}`; // which already says so
     case 'EROFS':
       return `the filesystem is read-only: ${text}`;
     default:
@@ -139,15 +140,17 @@ export async function checkDatabase(): Promise<StorageCheck> {
   let database;
   try {
     database = await activeDatabase();
-    // The sweep finds a recorded file's storage through its model: the project's models must be known.
-    for (const model of await discoverModels()) registerModel(model);
     const { tables, rows } = await database.summary();
     steps.push({ step: 'read', ok: true, detail: `${database.location}: ${plural(rows, 'row')} in ${plural(tables, 'table')}` });
   } catch (error) {
     steps.push({ step: 'read', ok: false, detail: describeFailure(error) });
     return { alias: 'database', ok: false, steps };
   }
+  let models: Awaited<ReturnType<typeof discoverModels>> = [];
   try {
+    // The sweep finds a recorded file's storage through its model: the project's models must be known.
+    models = await discoverModels();
+    for (const model of models) registerModel(model);
     const removed = await sweepAbandonedUploads(database);
     steps.push({
       step: 'clean up',
@@ -157,7 +160,38 @@ export async function checkDatabase(): Promise<StorageCheck> {
   } catch (error) {
     steps.push({ step: 'clean up', ok: false, detail: describeFailure(error) });
   }
+  try {
+    const missing = await rowsWithoutFiles(database, models);
+    steps.push(missing.count === 0
+      ? { step: 'files', ok: true, detail: `every file a row names exists (${plural(missing.checked, 'file')})` }
+      : { step: 'files', ok: false, detail: `${missing.count} of the ${plural(missing.checked, 'file')} rows name do not exist: ${missing.examples.join(', ')}${missing.count > missing.examples.length ? ', …' : ''}` });
+  } catch (error) {
+    steps.push({ step: 'files', ok: false, detail: describeFailure(error) });
+  }
   return { alias: 'database', ok: steps.every((step) => step.ok), steps };
+}
+
+/** The rows of `models` whose file fields name a file their storage does not have (the first few, and how many). */
+async function rowsWithoutFiles(
+  database: import('../db/engine.ts').DatabaseEngine,
+  models: readonly (typeof import('../models/Model.ts').Model)[],
+): Promise<{ checked: number; count: number; examples: string[] }> {
+  const result = { checked: 0, count: 0, examples: [] as string[] };
+  for (const model of models) {
+    for (const [fieldName, field] of model.fileFields()) {
+      const column = field.lookupColumn;
+      const named = { kind: 'not' as const, part: { kind: 'lookup' as const, column, lookup: 'exact' as const, value: '' } };
+      for await (const row of database.iterate(model.schema, { where: named, orderBy: [{ column: 'id', descending: false }] })) {
+        const name = row[column];
+        if (typeof name !== 'string') continue; // null in a row written before empty names were ''
+        result.checked++;
+        if (await field.storage.exists(name)) continue;
+        result.count++;
+        if (result.examples.length < 5) result.examples.push(`${model.name} ${String(row.id)} ${fieldName} '${name}'`);
+      }
+    }
+  }
+  return result;
 }
 
 /** Loads the settings and checks every storage of STORAGES (in parallel; results in the settings' order). */

@@ -21,6 +21,10 @@ export class File {
   protected source: ByteSource | null;
   private position = 0;
   private knownSize: number | undefined;
+  /** The path File.open() opened: the handle is filefield's to close, and to open again when read after that. */
+  private ownedPath: string | null = null;
+  /** Closed by closeIfOwned() (not by the caller): the next read opens ownedPath again. */
+  private reopenOnRead = false;
 
   constructor(source: FileSource | null, name?: string | null) {
     if (source instanceof File) {
@@ -35,7 +39,28 @@ export class File {
 
   /** Opens a local file for reading; its name is the path as given. */
   static async open(path: string, name: string | null = path): Promise<File> {
-    return new File(await openFile(path, 'r'), name);
+    const file = new File(await openFile(path, 'r'), name);
+    file.ownedPath = path;
+    return file;
+  }
+
+  /**
+   * Closes the handle if filefield opened it (File.open()), as a save does once it has stored the bytes:
+   * nothing is left for the garbage collector to close. Reading the File again opens the path again.
+   */
+  async closeIfOwned(): Promise<void> {
+    if (this.ownedPath === null || this.closed) return;
+    void this.sizeIfKnown; // kept: it can no longer be asked of the closed handle
+    await this.close();
+    this.reopenOnRead = true;
+  }
+
+  /** A File that File.open() made, closed since by closeIfOwned(), is opened again for reading. */
+  private async reopenIfOwned(): Promise<void> {
+    if (!this.reopenOnRead || this.ownedPath === null || !this.closed) return;
+    this.source = byteSourceOf(await openFile(this.ownedPath, 'r'));
+    this.position = 0;
+    this.reopenOnRead = false;
   }
 
   /**
@@ -89,6 +114,7 @@ export class File {
 
   /** Reads `length` bytes from the current position, or everything that is left when no length is given. */
   async read(length?: number): Promise<Uint8Array> {
+    await this.reopenIfOwned();
     const source = this.requireSource();
     if (length !== undefined) return this.readAtPosition(source, length);
     const pieces: Uint8Array[] = [];
@@ -110,7 +136,8 @@ export class File {
    * The first `length` bytes that chunks() will yield, without consuming them: from the start for a
    * seekable file, from the current position for a stream (whose peeked bytes are kept for later reads).
    */
-  peekStart(length: number): Promise<Uint8Array> {
+  async peekStart(length: number): Promise<Uint8Array> {
+    await this.reopenIfOwned();
     return this.requireSource().peek(length);
   }
 
@@ -120,6 +147,7 @@ export class File {
    */
   async *chunks(chunkSize: number = DEFAULT_CHUNK_SIZE): AsyncGenerator<Uint8Array, void, undefined> {
     const size = chunkSize > 0 ? chunkSize : DEFAULT_CHUNK_SIZE;
+    await this.reopenIfOwned();
     const source = this.requireSource();
     if (source.seekable) this.position = 0;
     for (;;) {
@@ -178,6 +206,7 @@ export class File {
   }
 
   async close(): Promise<void> {
+    this.reopenOnRead = false;
     await this.source?.close();
   }
 

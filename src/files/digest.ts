@@ -14,7 +14,14 @@ export interface ContentDigest {
 }
 
 export class DigestReportingFile extends File {
-  constructor(private readonly inner: File, private readonly onComplete: (digest: ContentDigest) => Promise<void>) {
+  private digest: ContentDigest | undefined;
+
+  /** `report` is awaited with `name` and the digest once every byte is read (and again by renamed()). */
+  constructor(
+    private readonly inner: File,
+    private name_: string,
+    private readonly report: (name: string, digest: ContentDigest) => Promise<void>,
+  ) {
     super(inner);
   }
 
@@ -25,7 +32,7 @@ export class DigestReportingFile extends File {
   override async *chunks(chunkSize?: number): AsyncGenerator<Uint8Array, void, undefined> {
     const hash = createHash('sha256');
     let size = 0;
-    // One piece is held back until the next one is read, so that the last one goes out after onComplete.
+    // One piece is held back until the next one is read, so that the last one goes out after the report.
     let held: Uint8Array | undefined;
     for await (const chunk of this.inner.chunks(chunkSize)) {
       if (held) yield held;
@@ -33,8 +40,18 @@ export class DigestReportingFile extends File {
       size += chunk.byteLength;
       held = chunk;
     }
-    await this.onComplete({ size, sha256: hash.digest('hex') });
+    this.digest = { size, sha256: hash.digest('hex') };
+    await this.report(this.name_, this.digest);
     if (held) yield held;
+  }
+
+  /**
+   * The backend found the name taken at the last moment and publishes under `name` instead: reported again
+   * (with the same bytes) before it does.
+   */
+  async renamed(name: string): Promise<void> {
+    this.name_ = name;
+    if (this.digest) await this.report(name, this.digest);
   }
 }
 

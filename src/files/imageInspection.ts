@@ -57,7 +57,8 @@ const MAX_HEADER_BYTES = 16 * 1024 * 1024;
 /** Pillow raises DecompressionBombError above twice its MAX_IMAGE_PIXELS (89478485); we refuse at the same point. */
 export const MAX_IMAGE_PIXELS = 178_956_970;
 
-const MESSAGE_PREFIX = 'Upload a valid image. The file you uploaded';
+/** Django's ImageField message; every refusal starts with it, then says what was found ("It is HTML, …"). */
+export const INVALID_IMAGE_SENTENCE = 'Upload a valid image. The file you uploaded was either not an image or a corrupted image.';
 
 interface RasterFormat {
   format: string;
@@ -493,7 +494,7 @@ function sizeFromViewBox(startTag: string): { width: number; height: number } | 
 // Refusals
 
 function refusal(whatWasFound: string, code: string, params: Record<string, unknown>): ValidationError {
-  return new ValidationError(`${MESSAGE_PREFIX} ${whatWasFound}`, { code, params });
+  return new ValidationError(`${INVALID_IMAGE_SENTENCE} It ${whatWasFound}`, { code, params });
 }
 
 function refusalOfCorrupt(raster: RasterFormat): ValidationError {

@@ -6,6 +6,7 @@ import { inspect } from 'node:util';
 import { FieldError } from '../errors.ts';
 import type { ContentDigest } from '../files/digest.ts';
 import { ContentFile, File, formatBytes } from '../files/File.ts';
+import { StructureCheckedFile } from '../files/imageVerification.ts';
 import { toFile, type Savable } from '../storage/Storage.ts';
 import type { Storage } from '../storage/Storage.ts';
 import type { FileField, ImageField } from './FileField.ts';
@@ -163,10 +164,25 @@ export class FieldFile extends File {
   }
 
   private async store(name: string, file: File, hooks?: StoreHooks): Promise<void> {
+    try {
+      await this.storeOpen(name, file, hooks);
+    } finally {
+      await file.closeIfOwned(); // also when the field refuses the content before the storage sees it
+    }
+  }
+
+  private async storeOpen(name: string, file: File, hooks?: StoreHooks): Promise<void> {
     const metadata = await this.field.inspect(file);
     const requested = this.field.generateFilename(this.instance, this.field.nameFor(name, metadata));
     await hooks?.beforeStore(requested);
-    const stored = await this.storage.save(requested, file, { maxLength: this.field.maxLength, beforePublish: hooks?.beforePublish });
+    const content = this.field.contentToStore(file, metadata);
+    let stored: string;
+    try {
+      stored = await this.storage.save(requested, content, { maxLength: this.field.maxLength, beforePublish: hooks?.beforePublish });
+    } catch (error) {
+      // The field's refusal, even where a storage reports the failed read of the content in its own terms.
+      throw (content instanceof StructureCheckedFile && content.failure) || error;
+    }
     await hooks?.afterStore(stored);
     const size = file.sizeIfKnown ?? (await this.storage.size(stored));
     const { extension: _ignored, ...kept } = metadata;

@@ -5,6 +5,7 @@ import { ImproperlyConfigured, ValidationError } from '../errors.ts';
 import { File } from '../files/File.ts';
 import { sniffContentType } from '../files/contentType.ts';
 import { inspectImage, type ImageInfo, type InspectOptions } from '../files/imageInspection.ts';
+import { StructureCheckedFile } from '../files/imageVerification.ts';
 import { validateFileName } from '../files/names.ts';
 import { join, suffixes } from '../files/pythonPath.ts';
 import { storages } from '../storage/handler.ts';
@@ -15,14 +16,17 @@ import { FieldFile, ImageFieldFile, type FileMetadata } from './FieldFile.ts';
 import type { Model } from './Model.ts';
 
 export type UploadTo = string | ((instance: any, filename: string) => string);
-export type StorageOption = Storage | string | (() => Storage);
+export type StorageOption = Storage | string | (() => Storage) | (new () => Storage);
 
 export interface FileFieldOptions {
   blank?: boolean;
   null?: boolean;
   /** A folder prefix (strftime tokens %Y %m %d %H %M %S allowed) or a function returning the whole name. */
   uploadTo?: UploadTo;
-  /** A Storage, a STORAGES alias, or a function returning a Storage (called once, on first use). */
+  /**
+   * A Storage, a STORAGES alias, a Storage subclass (made with `new`, as Django does), or a function
+   * returning a Storage (called once, on first use, as the subclass is).
+   */
   storage?: StorageOption;
   /** The longest stored name; longer candidates are shortened by the storage. */
   maxLength?: number;
@@ -43,6 +47,15 @@ export function strftime(format: string, date: Date = new Date()): string {
   return format.replace(/%(.)/g, (token, letter: string) => STRFTIME_TOKENS[letter]?.(date) ?? token);
 }
 
+function isStorageClass(value: unknown): value is new () => Storage {
+  return typeof value === 'function' && value.prototype instanceof Storage;
+}
+
+/** A class (which cannot be called without `new`), told from a plain function by its source. */
+function isClass(value: Function): boolean {
+  return /^class[\s{]/.test(Function.prototype.toString.call(value));
+}
+
 export class FileField extends Field<FieldFile> {
   readonly uploadTo: UploadTo;
   readonly maxLength: number;
@@ -60,9 +73,17 @@ export class FileField extends Field<FieldFile> {
       );
     }
     const option = this.storageOption;
-    if (option !== undefined && typeof option !== 'string' && typeof option !== 'function' && !(option instanceof Storage)) {
-      throw new TypeError(`${this.constructor.name}.storage must be a Storage, a STORAGES alias or a function returning a Storage.`);
-    }
+    const valid = option === undefined || typeof option === 'string' || option instanceof Storage
+      || (typeof option === 'function' && (isStorageClass(option) || !isClass(option)));
+    if (!valid) throw this.invalidStorage(option);
+  }
+
+  private invalidStorage(given: unknown): TypeError {
+    const what = typeof given === 'function' && isClass(given) ? `the class ${given.name || '(anonymous)'}, which does not extend Storage`
+      : given === null ? 'null' : Array.isArray(given) ? 'an array' : typeof given === 'object' ? (given.constructor === Object || !given.constructor ? 'a plain object' : `a ${given.constructor.name} object`) : `the ${typeof given} ${String(given)}`;
+    return new TypeError(
+      `${this.constructor.name}.storage must be a Storage, a Storage subclass, a STORAGES alias or a function returning a Storage; got ${what}.`,
+    );
   }
 
   /** The storage files of this field live in; an alias is looked up at each use, so settings changes apply. */
@@ -72,10 +93,8 @@ export class FileField extends Field<FieldFile> {
     if (typeof option === 'string') return storages.get(option);
     if (option instanceof Storage) return option;
     if (!this.resolvedStorage) {
-      const storage = option();
-      if (!(storage instanceof Storage)) {
-        throw new TypeError(`${this.constructor.name}.storage must be a Storage, a STORAGES alias or a function returning a Storage.`);
-      }
+      const storage: unknown = isStorageClass(option) ? new option() : (option as () => Storage)();
+      if (!(storage instanceof Storage)) throw this.invalidStorage(storage);
       this.resolvedStorage = storage;
     }
     return this.resolvedStorage;
@@ -97,6 +116,11 @@ export class FileField extends Field<FieldFile> {
    */
   async inspect(file: File): Promise<FileMetadata> {
     return { contentType: await sniffContentType(file) };
+  }
+
+  /** What is handed to the storage: the content itself (an ImageField checks it as it streams). */
+  contentToStore(file: File, _metadata: FileMetadata): File {
+    return file;
   }
 
   /** The name to store under, given the original name and what inspect() found. */
@@ -180,11 +204,8 @@ export class FileField extends Field<FieldFile> {
   /** Django's FileField.pre_save: content assigned to the field is stored before the row is written. */
   override async preSave(instance: Model, context: SaveContext): Promise<void> {
     const fieldFile = (instance as unknown as Record<string, FieldFile>)[this.name]!;
-    if (fieldFile.committed) {
-      // A name assigned by hand: what the row records about the file is read once, now.
-      if (fieldFile.name && fieldFile.metadata.size === undefined) await fieldFile.refreshMetadata();
-      return;
-    }
+    // A name assigned by hand is a reference only (as in Django): nothing is read, its metadata stays unknown.
+    if (fieldFile.committed) return;
     await context.sweepAbandonedUploads();
     const restore = fieldFile.snapshot();
     let stored: string | null = null;
@@ -236,12 +257,22 @@ export class ImageField extends FileField {
     try {
       info = await inspectImage((length) => file.peekStart(length), this.inspectOptions);
     } catch (error) {
-      if (error instanceof ValidationError) {
-        throw new ValidationError(`${this.name}: ${error.message}`, { code: error.code, params: { ...error.params, field: this.name } });
-      }
-      throw error;
+      throw error instanceof ValidationError ? this.fieldError(error) : error;
     }
     return { contentType: info.mime, width: info.width, height: info.height, extension: info.extension };
+  }
+
+  /**
+   * The whole image must hold together to its end (as Pillow's verify(), which Django runs): checked as the
+   * storage reads it, so that a truncated or forged image is refused before it is stored.
+   */
+  override contentToStore(file: File, metadata: FileMetadata): File {
+    const format = metadata.extension?.slice(1);
+    return format ? new StructureCheckedFile(file, format, (error) => this.fieldError(error)) : file;
+  }
+
+  private fieldError(error: ValidationError): ValidationError {
+    return new ValidationError(`${this.name}: ${error.message}`, { code: error.code, params: { ...error.params, field: this.name } });
   }
 
   /** A name whose extension disagrees with the bytes gets the extension of what the bytes are. */

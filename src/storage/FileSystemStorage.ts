@@ -11,7 +11,7 @@ import {
   chmod, lchown, link, lstat, mkdir, open, readdir, readlink, rename, rmdir, stat, unlink, type FileHandle,
 } from 'node:fs/promises';
 import { basename, dirname, join, relative, sep } from 'node:path';
-import { SuspiciousFileOperation, errorCode } from '../errors.ts';
+import { OutOfSpaceError, SuspiciousFileOperation, errorCode, isOutOfSpace } from '../errors.ts';
 import { File } from '../files/File.ts';
 import { MediaRootStorage, type MediaRootStorageOptions } from './MediaRootStorage.ts';
 import { isAbandoned, isTemporaryName, temporaryName } from './temporaryFiles.ts';
@@ -173,8 +173,18 @@ export class FileSystemStorage extends MediaRootStorage {
   }
 
   protected async _save(name: string, content: File): Promise<string> {
+    const fullPath = this.path(name);
+    try {
+      return await this.saveUnder(name, fullPath, content);
+    } catch (error) {
+      // Node's ENOSPC names neither the file nor the cause in words; the upload page answers 507 with this.
+      throw isOutOfSpace(error) ? new OutOfSpaceError(fullPath, error) : error;
+    }
+  }
+
+  private async saveUnder(name: string, requestedPath: string, content: File): Promise<string> {
     let currentName = name;
-    let fullPath = this.path(currentName);
+    let fullPath = requestedPath;
     // Everything below happens in open folders, reached through their descriptors: a folder swapped for a
     // symlink after the checks cannot send the bytes (or the final name) outside the location.
     const folder = await this.openFolder(dirname(fullPath), fullPath, true);
@@ -192,6 +202,7 @@ export class FileSystemStorage extends MediaRootStorage {
             // Someone took the name since getAvailableName() looked: take another (without maxLength, as Django).
             currentName = await this.getAvailableName(currentName);
             fullPath = this.path(currentName);
+            await this.publishingUnder(content, currentName);
             if (dirname(fullPath) !== target.path) {
               if (target !== folder) await target.close();
               target = await this.openFolder(dirname(fullPath), fullPath, true);

@@ -24,7 +24,8 @@ export interface SaveOptions {
   /**
    * Awaited with the name chosen for the file and the size and SHA-256 of its bytes, once the backend has
    * read every byte and before it is given the last piece, so before the file can appear under that name.
-   * A backend that finds the name taken at the last moment stores under another one, which save() returns.
+   * A backend that finds the name taken at the last moment and stores under another one calls it again with
+   * that name first (publishingUnder()); save() returns the name used.
    * The upload journal uses it so that a crash after this point leaves an orphan it can find and identify.
    */
   beforePublish?: (name: string, digest: ContentDigest) => Promise<void>;
@@ -99,6 +100,15 @@ export abstract class Storage {
 
   private async checkedSave(name: string | null, content: Savable, options: SaveOptions): Promise<string> {
     const file = toFile(content, name);
+    try {
+      return await this.savedFile(name, file, options);
+    } finally {
+      // A handle filefield opened (File.open) is closed once the save is over, stored or refused.
+      await file.closeIfOwned();
+    }
+  }
+
+  private async savedFile(name: string | null, file: File, options: SaveOptions): Promise<string> {
     const requested = name ?? file.name;
     if (requested === null || requested === undefined) {
       throw new SuspiciousFileOperation("Could not derive file name from 'None'");
@@ -108,10 +118,18 @@ export abstract class Storage {
     validateFileName(available, { allowRelativePath: true });
     const limited = withSizeLimit(file, settings.FILE_UPLOAD_MAX_SIZE);
     const { beforePublish } = options;
-    const reported = beforePublish ? new DigestReportingFile(limited, (digest) => beforePublish(available, digest)) : limited;
+    const reported = beforePublish ? new DigestReportingFile(limited, available, beforePublish) : limited;
     const stored = await this._save(available, reported);
     validateFileName(stored, { allowRelativePath: true });
     return stored;
+  }
+
+  /**
+   * For backends whose _save() finds the name taken at the last moment and takes another: call this with
+   * the new name before publishing under it, so that save()'s beforePublish hears of it.
+   */
+  protected async publishingUnder(content: File, name: string): Promise<void> {
+    if (content instanceof DigestReportingFile) await content.renamed(name);
   }
 
   open(name: string): Promise<File> {

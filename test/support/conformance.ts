@@ -9,6 +9,7 @@
  */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
@@ -471,10 +472,12 @@ export function storageConformance(
       const folder = randomFolder();
       const name = `${folder}/pending.bin`;
       const source = new PassThrough();
-      source.write(Buffer.alloc(2 * MiB + 1, 0x70));
+      const drained = once(source, 'drain');
+      assert.equal(source.write(Buffer.alloc(2 * MiB + 1, 0x70)), false, 'more than the stream buffers');
       const saving = s.save(name, new File(source));
       saving.catch(() => undefined); // observed below; avoid an unhandled rejection while waiting
-      await new Promise((done) => setTimeout(done, 200));
+      // The backend has taken every byte written so far (whatever the machine's load), and still waits for the end.
+      await drained;
       assert.equal(await s.exists(name), false, 'visible before the source ended');
       if (await s.exists(folder)) {
         const [, files] = await s.listdir(folder);

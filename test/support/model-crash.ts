@@ -6,6 +6,8 @@
  * - `hang-before-publish`: its storage reads every byte of the content, prints "READ <name>", and never
  *   writes anything under the name;
  * - `hang-before-store`: its storage prints "SAVING <name>" and never reads or writes anything.
+ * With `late-race`, its storage's first getAvailableName() answers the name asked for even when it is taken,
+ * as when another process takes it between the check and the write: the write finds it taken then.
  *
  * argv: <settings JSON> <file name to save> [option,option…]
  * Options: `wait`: print "READY" once loaded and save only when a line arrives on standard input (so the
@@ -27,6 +29,16 @@ function hangForEver(): Promise<never> {
 }
 
 class HangingStorage extends FileSystemStorage {
+  private raced = false;
+
+  override async getAvailableName(name: string, limits?: { maxLength?: number | null }): Promise<string> {
+    if (options.has('late-race') && !this.raced) {
+      this.raced = true;
+      return name;
+    }
+    return super.getAvailableName(name, limits);
+  }
+
   protected override async _save(name: string, content: File): Promise<string> {
     if (hang === 'hang-before-store') {
       process.stdout.write(`SAVING ${name}\n`);

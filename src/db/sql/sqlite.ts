@@ -76,8 +76,8 @@ export async function openSqlite(file: string): Promise<SqlDriver> {
       if (otherHost !== host) return true;
       const identity = parseIdentity(identityText ?? '');
       if (!identity) return true;
-      // This process's other engines (DATABASES changed meanwhile) may still have saves in flight.
-      return identity.pid === process.pid || (await identityIsAlive(identity)) !== 'dead';
+      // This process (its other engines too) is alive by the same test; a predecessor with our pid is not.
+      return (await identityIsAlive(identity)) !== 'dead';
     },
     querySync: execute,
     async close() {
