@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { configure, ContentFile, FileField, Model, storages, type FieldFile, type SettingsInput } from '../src/index.ts';
+import type { SqlEngine } from '../src/db/sql/SqlEngine.ts';
 import { activeDatabase, closeActiveDatabase } from '../src/models/activeDatabase.ts';
 import { Note } from './support/process-models.ts';
 import { openUploadEntries, storedRows, type TestEngine } from './support/fixtures.ts';
@@ -73,12 +74,33 @@ function lineStartingWith(child: ChildProcessWithoutNullStreams, prefix: string)
   });
 }
 
+/**
+ * Resolves once PostgreSQL has ended the sessions of killed processes (so released their owner locks, by which
+ * a sweep knows them dead): the server learns of a killed client's closed socket a moment after the kill.
+ */
+async function killedSessionsEnded(): Promise<void> {
+  const engine = await activeDatabase();
+  if (engine.vendor !== 'postgresql') return;
+  const own = await (engine as SqlEngine).executor.driver.owner();
+  for (;;) {
+    const { rows } = await (engine as SqlEngine).executor.query(
+      "select objid from pg_locks where locktype = 'advisory' and classid = 252833566 and objid <> $1", [Number(own)]);
+    if (rows.length === 0) return;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+async function kill(child: ChildProcessWithoutNullStreams, exited: Promise<Finished>): Promise<void> {
+  child.kill('SIGKILL');
+  assert.equal((await exited).signal, 'SIGKILL');
+  await killedSessionsEnded();
+}
+
 async function killAfterStored(settings: SettingsInput, name: string): Promise<string> {
   const child = startChild(settings, ['crash', name]);
   const exited = finished(child);
   const stored = (await lineStartingWith(child, 'STORED ')).slice('STORED '.length);
-  child.kill('SIGKILL');
-  assert.equal((await exited).signal, 'SIGKILL');
+  await kill(child, exited);
   return stored;
 }
 
@@ -155,11 +177,20 @@ for (const engine of ['sqlite', 'postgresql'] as TestEngine[]) {
       const child = startChild(settings, ['awaiting', 'awaiting.txt', 'hang']);
       const exited = finished(child);
       const stored = (await lineStartingWith(child, 'STORED ')).slice('STORED '.length);
-      child.kill('SIGKILL');
-      await exited;
+      await kill(child, exited);
       await new Crash().file.save('after.txt', new ContentFile('next'));
       assert.equal(fs.existsSync(join(settings.MEDIA_ROOT as string, stored)), false);
       assert.deepEqual(await openUploadEntries(), []);
+    });
+
+    test('a file stored with save: false whose process exits cleanly without its row is kept (the caller chose so)', { timeout: CHILD_TIMEOUT_MS * 2 }, async () => {
+      const child = startChild(settings, ['awaiting', 'chosen.txt', 'exit']);
+      const exited = finished(child);
+      const stored = (await lineStartingWith(child, 'STORED ')).slice('STORED '.length);
+      assert.equal((await exited).code, 0);
+      assert.deepEqual(await openUploadEntries(), [], 'the clean exit settled its record');
+      await new Crash().file.save('after.txt', new ContentFile('next'));
+      assert.ok(fs.existsSync(join(settings.MEDIA_ROOT as string, stored)), 'the file is kept');
     });
 
     test('a save whose row cannot be written (its table is behind the model) leaves no file and says to migrate', async () => {

@@ -111,15 +111,15 @@ export class SqlInFlightUploads implements InFlightUploads {
     this.keptOnCleanExit.add(entry.token);
     const querySync = this.executor.driver.querySync;
     if (this.exitHook || !querySync) return;
-    // Only SQLite can write at 'exit'; on PostgreSQL such entries end with their process like any other.
+    // A clean exit settles these entries (a crash leaves them to the sweep): at 'exit', so only synchronously.
     this.exitHook = () => {
-      for (const token of this.keptOnCleanExit) {
-        const statement = this.statements.delete(IN_FLIGHT_TABLE, byToken(token));
-        try {
-          querySync(statement.sql, statement.parameters);
-        } catch {
-          // The database is gone already: the next sweep settles the entry.
-        }
+      if (this.keptOnCleanExit.size === 0) return;
+      const tokens = [...this.keptOnCleanExit];
+      const statement = this.statements.delete(IN_FLIGHT_TABLE, { kind: 'lookup', column: 'token', lookup: 'in', value: tokens });
+      try {
+        querySync(statement.sql, statement.parameters);
+      } catch {
+        // The database is gone already: the next sweep settles the entries (removing their files).
       }
     };
     process.once('exit', this.exitHook);

@@ -4,7 +4,9 @@
  * Each process holds an advisory lock on a connection of its own while it has saves in flight: the lock
  * goes when the process does (on any machine), which is how another process knows the saves are dead.
  */
+import { spawnSync } from 'node:child_process';
 import { randomInt } from 'node:crypto';
+import { createRequire } from 'node:module';
 import type * as Pg from 'pg';
 import type { DatabaseConfig } from '../../conf/databases.ts';
 import { OperationalError, errorCode } from '../../errors.ts';
@@ -112,6 +114,7 @@ export async function openPostgres(config: DatabaseConfig): Promise<SqlDriver> {
       }
     },
     owner: async () => String((await lockClient()).key),
+    querySync: (sql, params) => querySyncWith(clientConfig, sql, params),
     async ownerIsAlive(owner) {
       const { key } = await lockClient();
       if (Number(owner) === key) return true;
@@ -132,6 +135,32 @@ export async function openPostgres(config: DatabaseConfig): Promise<SqlDriver> {
       }
     },
   };
+}
+
+/**
+ * Runs one statement and waits for it, for an 'exit' hook (nothing asynchronous runs there): in a short-lived
+ * child process with a connection of its own. Only used at exit, and only when there is something to record.
+ */
+const SYNC_CHILD = `
+const { config, sql, params, pg } = JSON.parse(require('node:fs').readFileSync(0, 'utf8'));
+const client = new (require(pg).Client)(config);
+client.connect().then(() => client.query(sql, params)).then((result) => {
+  process.stdout.write(JSON.stringify({ rows: result.rows, affected: result.rowCount ?? 0 }));
+  return client.end();
+}).catch((error) => { process.stderr.write(String(error && error.message)); process.exit(1); });
+`;
+
+function querySyncWith(config: Pg.ClientConfig, sql: string, params: readonly unknown[]): SqlResult {
+  const { types: _types, ...plain } = config;
+  const pg = createRequire(import.meta.url).resolve('pg');
+  const child = spawnSync(process.execPath, ['-e', SYNC_CHILD], {
+    input: JSON.stringify({ config: plain, sql, params, pg }),
+    encoding: 'utf8',
+    timeout: 15_000,
+    env: { ...process.env, NODE_OPTIONS: '' },
+  });
+  if (child.status !== 0) throw new OperationalError(`PostgreSQL statement at exit failed: ${child.stderr || child.error?.message}`);
+  return JSON.parse(child.stdout) as SqlResult;
 }
 
 function socketOf(client: Pg.Client): { ref(): void; unref(): void } | undefined {
