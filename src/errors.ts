@@ -115,11 +115,11 @@ export function errorCode(error: unknown): string | undefined {
 }
 
 /** The database cannot be reached or refused us (Django's OperationalError); the message is one line. */
-export class OperationalError extends Error {
+export class OperationalError extends DatabaseError {
   override name = 'OperationalError';
 }
 
 /** A table that is behind its model (a table or column missing): `filefield migrate` brings it up. */
-export class ProgrammingError extends Error {
+export class ProgrammingError extends DatabaseError {
   override name = 'ProgrammingError';
 }

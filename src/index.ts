@@ -11,9 +11,9 @@ export { verifySignedUrl, type SignedUrlCheck } from './storage/signing.ts';
 export { StorageOperationError } from './storage/operationError.ts';
 export {
   SuspiciousOperation, SuspiciousFileOperation, ImproperlyConfigured, InvalidStorageError, ValidationError,
-  FileTooLarge, FieldError, DatabaseError, UnreadableDatabase, OutOfSpaceError,
+  FileTooLarge, FieldError, DatabaseError, UnreadableDatabase, OutOfSpaceError, OperationalError, ProgrammingError,
 } from './errors.ts';
-export { settings, defineSettings, type Settings, type SettingsInput, type StorageConfig } from './conf/settings.ts';
+export { settings, defineSettings, type Settings, type SettingsInput, type StorageConfig, type DatabaseConfig } from './conf/settings.ts';
 export { configure, loadSettings, findSettingsFile } from './conf/load.ts';
 export { ImageFile } from './files/ImageFile.ts';
 export { Model, modelRegistry, type ModelClass } from './models/Model.ts';

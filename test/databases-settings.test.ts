@@ -76,6 +76,26 @@ describe('bad database settings are ImproperlyConfigured, naming the key', () =>
   });
 });
 
+describe('a driver that is not installed', () => {
+  for (const [url, line] of [['sqlite:db.sqlite3', 'npm install better-sqlite3@^12'], ['postgres://u@127.0.0.1:1/x', 'npm install pg']] as const) {
+    test(`${url.split(':')[0]}: the error names the npm install to run`, async () => {
+      const folder = fs.mkdtempSync(join(tmpdir(), 'filefield-no-driver-'));
+      try {
+        fs.writeFileSync(join(folder, 'filefield.config.mjs'), `export default { DATABASE: ${JSON.stringify(url)} };\n`);
+        const hide = fileURLToPath(new URL('./support/hide-drivers.mjs', import.meta.url));
+        const failure = await promisify(execFile)(process.execPath, ['--import', hide, CLI, 'migrate'], { cwd: folder }).then(
+          () => assert.fail('migrate should fail'),
+          (error: { code: number; stderr: string }) => error,
+        );
+        assert.equal(failure.code, 1);
+        assert.match(failure.stderr, new RegExp(`^filefield migrate: ImproperlyConfigured: The (sqlite|postgresql) engine needs the '(better-sqlite3|pg)' package, which is not installed: run \`${line.replace(/[.^$]/g, '\\$&')}\`\.\n$`));
+      } finally {
+        fs.rmSync(folder, { recursive: true, force: true });
+      }
+    });
+  }
+});
+
 describe('a server that cannot be used fails with one line', () => {
   let cluster: PostgresCluster;
   let scratch: string;

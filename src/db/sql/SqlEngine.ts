@@ -65,7 +65,7 @@ export class SqlEngine implements DatabaseEngine {
     }
     if (!problem) return;
     this.existing = null;
-    if (!this.options.migrateOnFirstUse) throw new ProgrammingError(problem);
+    if (!this.options.migrateOnFirstUse) throw new ProgrammingError(this.location, problem);
     await this.migrateOnly([schema]);
   }
 
@@ -181,7 +181,7 @@ export class SqlEngine implements DatabaseEngine {
 
   private async planAndRun(schemas: readonly TableSchema[], options: { dryRun?: boolean }): Promise<MigrationStep[]> {
     const wanted = schemas.some((schema) => schema.name === IN_FLIGHT_TABLE.name) ? schemas : [...schemas, IN_FLIGHT_TABLE];
-    const steps = planMigration(this.statements, wanted, await readExistingTables(this.executor));
+    const steps = planMigration(this.statements, wanted, await readExistingTables(this.executor), this.location);
     if (!options.dryRun && steps.length) {
       await this.executor.transaction(async () => {
         for (const step of steps) await this.executor.query(step.sql);

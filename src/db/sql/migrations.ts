@@ -4,7 +4,6 @@
  * lose data): it refuses, naming each such column. The same comparison tells a save that its table is
  * behind its model.
  */
-import { sql } from 'kysely';
 import { ProgrammingError } from '../../errors.ts';
 import type { MigrationStep } from '../engine.ts';
 import type { Column, TableSchema } from '../schema.ts';
@@ -58,7 +57,7 @@ function columnDefinition(statements: Statements, column: Column) {
 }
 
 /** What migrate would run, or a MigrationRefused naming every column it will not drop or retype. */
-export function planMigration(statements: Statements, schemas: readonly TableSchema[], existing: ExistingTables): MigrationStep[] {
+export function planMigration(statements: Statements, schemas: readonly TableSchema[], existing: ExistingTables, location: string): MigrationStep[] {
   const steps: MigrationStep[] = [];
   const refusals: string[] = [];
   const vendor = statements.vendor;
@@ -95,6 +94,7 @@ export function planMigration(statements: Statements, schemas: readonly TableSch
   }
   if (refusals.length) {
     throw new MigrationRefused(
+      location,
       `filefield migrate does not drop or retype columns; change these by hand if you mean to:\n${refusals.map((refusal) => `  ${refusal}`).join('\n')}`,
     );
   }
@@ -112,4 +112,3 @@ export function behindModel(schema: TableSchema, existing: ExistingTables): stri
   return null;
 }
 
-export { sql };

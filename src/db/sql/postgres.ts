@@ -51,10 +51,10 @@ export async function openPostgres(config: DatabaseConfig): Promise<SqlDriver> {
   const explain = (error: unknown): Error => {
     const code = errorCode(error);
     const reason = code ? CONNECTION_FAILURES[code] : undefined;
-    if (reason) return new OperationalError(`Could not connect to ${where}: ${reason}.`, { cause: error });
-    if (code === '28P01') return new OperationalError(`The password for user '${config.USER ?? ''}' was refused by ${where}.`, { cause: error });
-    if (code === '28000') return new OperationalError(`${where} refused the connection: ${(error as Error).message}.`, { cause: error });
-    if (code === '3D000') return new OperationalError(`${where}: the database '${config.NAME}' does not exist (create it with createdb).`, { cause: error });
+    if (reason) return new OperationalError(location, `Could not connect to ${where}: ${reason}.`, { cause: error });
+    if (code === '28P01') return new OperationalError(location, `The password for user '${config.USER ?? ''}' was refused by ${where}.`, { cause: error });
+    if (code === '28000') return new OperationalError(location, `${where} refused the connection: ${(error as Error).message}.`, { cause: error });
+    if (code === '3D000') return new OperationalError(location, `${where}: the database '${config.NAME}' does not exist (create it with createdb).`, { cause: error });
     return error as Error;
   };
   const run = async (client: Pg.Pool | Pg.PoolClient | Pg.Client, sql: string, params: readonly unknown[]): Promise<SqlResult> => {
@@ -159,7 +159,7 @@ function querySyncWith(config: Pg.ClientConfig, sql: string, params: readonly un
     timeout: 15_000,
     env: { ...process.env, NODE_OPTIONS: '' },
   });
-  if (child.status !== 0) throw new OperationalError(`PostgreSQL statement at exit failed: ${child.stderr || child.error?.message}`);
+  if (child.status !== 0) throw new OperationalError(String(config.database), `PostgreSQL statement at exit failed: ${child.stderr || child.error?.message}`);
   return JSON.parse(child.stdout) as SqlResult;
 }
 

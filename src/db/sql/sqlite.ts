@@ -33,7 +33,7 @@ export async function openSqlite(file: string): Promise<SqlDriver> {
     database.pragma('journal_mode = WAL');
     database.pragma('synchronous = NORMAL');
   } catch (error) {
-    throw new OperationalError(`Could not open the SQLite database ${file}: ${(error as Error).message}`, { cause: error });
+    throw new OperationalError(file, `Could not open the SQLite database ${file}: ${(error as Error).message}`, { cause: error });
   }
   const statements = new Map<string, BetterSqlite3.Statement>();
   const prepare = (sql: string): BetterSqlite3.Statement => {
