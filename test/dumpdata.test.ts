@@ -2,26 +2,21 @@
 // then `filefield loaddata rows.json`, ids kept, the sequences moved past them, files found by name.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runCli, type CliRun } from './support/cli.ts';
 import { startPostgres, type PostgresCluster } from './support/postgres.ts';
 
-const CLI = fileURLToPath(new URL('../bin/filefield.js', import.meta.url));
 const MODELS = fileURLToPath(new URL('../example/models.ts', import.meta.url));
 const IMAGE = fileURLToPath(new URL('../fixtures/image.png', import.meta.url));
 
 let cluster: PostgresCluster;
 let root: string;
 
-function cli(args: string[], settings: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args, '--settings', settings], { cwd: root }, (error, stdout, stderr) => {
-      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
+function cli(args: string[], settings: string): Promise<CliRun> {
+  return runCli(root, [...args, '--settings', settings]);
 }
 
 before(async () => {

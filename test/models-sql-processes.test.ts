@@ -13,13 +13,13 @@ import { fileURLToPath } from 'node:url';
 import { configure, ContentFile, FileField, Model, storages, type FieldFile, type SettingsInput } from '../src/index.ts';
 import type { SqlEngine } from '../src/db/sql/SqlEngine.ts';
 import { activeDatabase, closeActiveDatabase } from '../src/models/activeDatabase.ts';
+import { CHILD_TIMEOUT_MS, finished, killed, lineStartingWith, type Finished } from './support/children.ts';
 import { Note } from './support/process-models.ts';
 import { openUploadEntries, storedRows, type TestEngine } from './support/fixtures.ts';
 import { startPostgres, type PostgresCluster } from './support/postgres.ts';
 import { S3RVER_CREDENTIALS, startS3rver, type RunningS3rver } from './support/s3rver.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
-const CHILD_TIMEOUT_MS = 120_000;
 
 /** The parent's Crash model: the table the crashing children save into, on the default storage. */
 class Crash extends Model {
@@ -28,49 +28,11 @@ class Crash extends Model {
   declare file: FieldFile;
 }
 
-interface Finished {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
 function startChild(settings: SettingsInput, args: string[]): ChildProcessWithoutNullStreams {
   return spawn(process.execPath, ['--import', 'tsx', 'test/support/sql-child.ts', JSON.stringify(settings), ...args], {
     cwd: REPO,
     env: { ...process.env, NODE_OPTIONS: '' },
     stdio: ['pipe', 'pipe', 'pipe'],
-  });
-}
-
-function finished(child: ChildProcessWithoutNullStreams): Promise<Finished> {
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (data: Buffer) => (stdout += data.toString()));
-  child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`child ${child.pid} timed out; stderr: ${stderr}`));
-    }, CHILD_TIMEOUT_MS);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-}
-
-function lineStartingWith(child: ChildProcessWithoutNullStreams, prefix: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let buffered = '';
-    let stderr = '';
-    child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
-    child.stdout.on('data', (data: Buffer) => {
-      buffered += data.toString();
-      for (const line of buffered.split('\n').slice(0, -1)) if (line.startsWith(prefix)) resolve(line);
-    });
-    child.on('close', (code) => reject(new Error(`child ${child.pid} exited (${code}) before '${prefix}'; stderr: ${stderr}`)));
   });
 }
 
@@ -91,8 +53,7 @@ async function killedSessionsEnded(): Promise<void> {
 }
 
 async function kill(child: ChildProcessWithoutNullStreams, exited: Promise<Finished>): Promise<void> {
-  child.kill('SIGKILL');
-  assert.equal((await exited).signal, 'SIGKILL');
+  await killed(child, exited);
   await killedSessionsEnded();
 }
 

@@ -5,11 +5,11 @@
  */
 import { execFile } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { freePort } from './children.ts';
 
 const run = promisify(execFile);
 /** Debian's binaries of the newest PostgreSQL installed (/usr/lib/postgresql/<major>/bin), or PG_BIN. */
@@ -30,17 +30,6 @@ export interface PostgresCluster {
   /** A new, empty database; its URL (postgres://user:password@127.0.0.1:port/name). */
   createDatabase(name?: string): Promise<string>;
   stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Runs a PostgreSQL program as the `postgres` user when we are root (as CI is), else as ourselves. */
