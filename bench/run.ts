@@ -115,7 +115,7 @@ const parts: Record<string, (workspace: string) => Promise<void>> = {
   rows: benchRows,
   shell: async () => {
     const { benchShell } = await import('./shell.ts');
-    report('## filefield shell -c "1"');
+    report("## start-up: filefield shell -c 1 beside Django's manage.py shell -c 1, --help, serve");
     await benchShell(report);
   },
   engines: async (workspace) => {

@@ -1,6 +1,3 @@
 #!/usr/bin/env node
-// The CLI is TypeScript; tsx's loader lets Node run it (and the project's TypeScript settings and models).
-import { register } from 'tsx/esm/api';
-
-register();
-await import('../src/cli/main.ts');
+// The CLI, compiled to dist/ by `npm run build` (run by `npm install` in a checkout, and before packing).
+import '../dist/cli/main.js';

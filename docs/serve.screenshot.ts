@@ -3,11 +3,15 @@
 import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import type * as Playwright from '../test/tools/node_modules/playwright-core/index.d.ts';
 import { configure, File } from '../src/index.ts';
 import { serve } from '../src/server/index.ts';
 import { Profile } from '../example/models.ts';
+
+// playwright-core is one of the test tools (test/tools/package.json), loaded from there.
+const { chromium } = createRequire(new URL('../test/tools/package.json', import.meta.url))('playwright-core') as typeof Playwright;
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
 const output = fileURLToPath(new URL('./serve.png', import.meta.url));

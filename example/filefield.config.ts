@@ -3,11 +3,12 @@
  * in ./db.json of the working directory (or the DATABASE_URL database), so a first `filefield shell` works
  * anywhere.
  */
-import { defineSettings } from '../src/index.ts';
+import { fileURLToPath } from 'node:url';
+import { defineSettings } from 'filefield';
 
 export default defineSettings({
   BASE_DIR: process.cwd(),
   MEDIA_ROOT: 'media',
   MEDIA_URL: '/media/',
-  MODELS: [new URL('./models.ts', import.meta.url).pathname],
+  MODELS: [fileURLToPath(new URL('./models.ts', import.meta.url))],
 });

@@ -66,6 +66,21 @@ describe('a database file that cannot be read', () => {
     });
   }
 
+  test('a row whose value does not fit its field: loading it names the row, the table and the file; other rows and saves work', async () => {
+    const rows = [GOOD_ROW, { id: 2, title: 42, file: null }];
+    fs.writeFileSync(project.database, JSON.stringify({ tables: { Note: rows }, sequences: { Note: 2 } }));
+    const message = `Row 2 of table "Note" in ${project.database} cannot be loaded: title must be a string, got number.`;
+    await assert.rejects(Note.objects.all(), (error: unknown) => {
+      assert.ok(error instanceof DatabaseError);
+      assert.equal(error.file, project.database);
+      assert.equal(error.message, message);
+      return true;
+    });
+    await assert.rejects(Note.objects.get(2), { message });
+    assert.equal((await Note.objects.get(1)).title, 'kept');
+    assert.equal((await Note.objects.create({ title: 'new' })).id, 3);
+  });
+
   test('a database mended by hand is read again', async () => {
     fs.writeFileSync(project.database, '{"tables":{"Note":[');
     await assert.rejects(Note.objects.count(), UnreadableDatabase);

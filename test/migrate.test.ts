@@ -6,14 +6,13 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+
 import { cliProject, runCli as cli } from './support/cli.ts';
 
-const indexUrl = pathToFileURL(fileURLToPath(new URL('../src/index.ts', import.meta.url))).href;
 
 /** A project whose models.ts holds `fields` (the source of a fields object) for its Profile model. */
 function writeModels(root: string, fields: string): void {
-  fs.writeFileSync(join(root, 'models.ts'), `import { CharField, ImageField, IntegerField, Model } from ${JSON.stringify(indexUrl)};
+  fs.writeFileSync(join(root, 'models.ts'), `import { CharField, ImageField, IntegerField, Model } from 'filefield';
 export class Profile extends Model {
   static override fields = ${fields};
 }

@@ -315,18 +315,20 @@ describe('a process killed between storing a file and writing its row', () => {
     assert.deepEqual(journalLogs().filter((name) => !name.startsWith(`${process.pid}-`)), []);
   });
 
-  test("a dead process's journal is swept even when its pid now belongs to a live process (a container's pid 1 after a restart)", { skip: !fs.existsSync('/proc/1/stat') && 'no /proc here', timeout: CHILD_TIMEOUT_MS * 2 }, async () => {
-    const { stored, pid } = await killedAfterStoring(['reused.txt']);
-    // The dead process's log, as if that process had been pid 1: pid 1 is alive, but it is another process.
-    const folder = `${childSettings.DATABASE}.uploads`;
-    const log = journalLogs().find((name) => name.startsWith(`${pid}-`));
-    assert.ok(log, 'the child journaled its save');
-    fs.renameSync(join(folder, log), join(folder, log.replace(/^\d+-/, '1-')));
+  for (const [whose, pidNow] of [['a live process (a container\'s pid 1 after a restart)', () => 1], ['this very process', () => process.pid]] as const) {
+    test(`a dead process's journal is swept even when its pid now belongs to ${whose}`, { skip: !fs.existsSync('/proc/1/stat') && 'no /proc here', timeout: CHILD_TIMEOUT_MS * 2 }, async () => {
+      const { stored, pid } = await killedAfterStoring(['reused.txt']);
+      // The dead process's log, as if that process had had the pid that is now another process's.
+      const folder = `${childSettings.DATABASE}.uploads`;
+      const log = journalLogs().find((name) => name.startsWith(`${pid}-`));
+      assert.ok(log, 'the child journaled its save');
+      fs.renameSync(join(folder, log), join(folder, log.replace(/^\d+-/, `${pidNow()}-`)));
 
-    await new Crash().file.save('next.txt', new ContentFile('next'));
-    assert.equal(fs.existsSync(join(childSettings.MEDIA_ROOT, stored)), false, 'the orphan is deleted');
-    assert.deepEqual(journalLogs().filter((name) => !name.startsWith(`${process.pid}-`)), [], "the dead process's log is gone");
-  });
+      await new Crash().file.save('next.txt', new ContentFile('next'));
+      assert.equal(fs.existsSync(join(childSettings.MEDIA_ROOT, stored)), false, 'the orphan is deleted');
+      assert.deepEqual(openJournalEntries(), [], "the dead process's entries are settled");
+    });
+  }
 
   test('filefield check removes such an orphan too, and says so', { timeout: CHILD_TIMEOUT_MS * 2 }, async () => {
     await new Crash().file.save('checked.bin', new ContentFile('the row\'s file'));

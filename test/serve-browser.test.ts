@@ -3,9 +3,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from './tools/node_modules/playwright-core/index.d.ts';
+import { requireTool } from './support/tools.ts';
 import { signUrl } from '../src/storage/signing.ts';
 import { Profile, filesUnder, fixture, startServeProject, type ServeProject } from './support/serveProject.ts';
+
+const { chromium } = requireTool('playwright-core') as typeof import('./tools/node_modules/playwright-core/index.d.ts');
 
 const CHROMIUM = '/usr/bin/chromium';
 const missingBrowser = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (Debian package: chromium)`;

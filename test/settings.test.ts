@@ -334,7 +334,7 @@ describe('storages and defaultStorage', () => {
   });
 
   test('a custom backend in a folder that is no ES module package still shares this copy of filefield', async () => {
-    // No package.json: tsx alone would compile custom.ts to CommonJS, with a second copy of filefield.
+    // No package.json: Node alone would load custom.ts as CommonJS, with a second copy of filefield.
     const folder = project({
       'custom.ts': customBackendSource,
       'filefield.config.ts': "export default { DEFAULT_FILE_STORAGE: './custom.ts#CustomStorage' };\n",
@@ -383,7 +383,8 @@ describe('storages and defaultStorage', () => {
     });
     try {
       await loadSettings({ cwd: folder });
-      const { CustomStorage } = (await import(pathToFileURL(join(folder, 'custom.ts')).href)) as { CustomStorage: new () => Storage };
+      const { importModule } = await import('../src/conf/load.ts');
+      const { CustomStorage } = (await importModule(join(folder, 'custom.ts'))) as { CustomStorage: new () => Storage };
       const storage = storages.get('default');
       assert.ok(storage instanceof CustomStorage, `got ${storage.constructor.name}`);
       assert.equal((storage as unknown as { tag: string }).tag, 'custom-tag');

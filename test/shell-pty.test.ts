@@ -1,3 +1,4 @@
+/// <reference path="./tools/node_modules/node-pty/typings/node-pty.d.ts" />
 // The interactive `filefield shell` in a real pseudo-terminal (node-pty): lines are typed as a user
 // types them and the screen's text is read back. Each test works in its own temporary directory, where
 // the bundled example project puts media/, db.json and the history file.
@@ -7,7 +8,10 @@ import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as pty from 'node-pty';
+import type * as Pty from 'node-pty';
+import { requireTool } from './support/tools.ts';
+
+const pty = requireTool('node-pty') as typeof Pty;
 
 const CLI = fileURLToPath(new URL('../bin/filefield.js', import.meta.url));
 const IMAGE = fileURLToPath(new URL('../fixtures/image.png', import.meta.url));
@@ -28,7 +32,7 @@ function plain(text: string): string {
 }
 
 class Session {
-  private readonly terminal: pty.IPty;
+  private readonly terminal: Pty.IPty;
   private raw = '';
   /** Where the output of the current step starts. */
   private mark = 0;

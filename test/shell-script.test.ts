@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -59,6 +59,16 @@ test('-c runs the code and exits 0, printing only what the code prints', async (
   const run = await shell(['-c', 'console.log(1 + 1)'], { cwd: workDir() });
   assert.equal(run.stderr, '');
   assert.equal(run.stdout, '2\n');
+  assert.equal(run.code, 0);
+});
+
+test('`await using` works on every supported Node (lowered where Node lacks it); the file is closed after the input', async () => {
+  const run = await shell(['-c', [
+    'await using image = await File.open(sampleImage); globalThis.kept = image; console.log(image.size, image.closed)',
+    'console.log(kept.closed)',
+  ].join('\n')], { cwd: workDir() });
+  assert.equal(run.stderr, '');
+  assert.equal(run.stdout, `${statSync(IMAGE).size} false\ntrue\n`);
   assert.equal(run.code, 0);
 });
 

@@ -46,6 +46,14 @@ export function buildProgram(): Command {
       process.exitCode = await runServeCommand({ settingsFile: options.settings, port: options.port, host: options.host });
     });
 
+  program
+    .command('init')
+    .description("Start a project here: filefield.config.ts, models.ts (the article's Profile) and .gitignore lines; never overwrites a file")
+    .action(async () => {
+      const { runInit } = await import('./init.ts');
+      process.exitCode = runInit(process.cwd(), (text) => process.stdout.write(text), (text) => process.stderr.write(text));
+    });
+
   // check.ts loads its storages only when the command runs.
   registerCheckCommand(program);
   registerMigrateCommand(program);

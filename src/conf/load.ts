@@ -14,6 +14,8 @@ import { activateSettings, currentSettings, isConfigured, normalizeSettings, typ
 
 export const CONFIG_FILE_NAMES = ['filefield.config.ts', 'filefield.config.mts', 'filefield.config.js', 'filefield.config.mjs'];
 export const EXAMPLE_SETTINGS_FILE = fileURLToPath(new URL('../../example/filefield.config.ts', import.meta.url));
+/** The sample image shipped with the package (in a user's project: node_modules/filefield/fixtures/image.png). */
+export const SAMPLE_IMAGE_FILE = fileURLToPath(new URL('../../fixtures/image.png', import.meta.url));
 
 /**
  * Applies settings given in code. Plain values take effect at once; the returned promise also waits for

@@ -89,10 +89,12 @@ function ownerOfLog(fileName: string): ProcessIdentity {
   return { pid: Number(fileName.split('-')[0]) };
 }
 
-/** Whether the process that wrote a log may still add to it (this process's own logs included). */
+/**
+ * Whether the process that wrote a log may still add to it. This process's own logs are alive by the same
+ * test: a log with our pid but another start time is a dead predecessor's (a container's pid 1 restarted).
+ */
 async function writerIsAlive(fileName: string): Promise<boolean> {
-  const owner = ownerOfLog(fileName);
-  return owner.pid === process.pid || (await identityIsAlive(owner)) !== 'dead';
+  return (await identityIsAlive(ownerOfLog(fileName))) !== 'dead';
 }
 
 /** What the exit hook removes: the log of each journal this process opened (one per DATABASE used). */

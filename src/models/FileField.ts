@@ -56,6 +56,16 @@ function isClass(value: Function): boolean {
   return /^class[\s{]/.test(Function.prototype.toString.call(value));
 }
 
+/** What a wrong storage option is, in words, for the TypeError. */
+function describeGiven(given: unknown): string {
+  if (typeof given === 'function') return isClass(given) ? `the class ${given.name || '(anonymous)'}, which does not extend Storage` : 'a function';
+  if (given === null) return 'null';
+  if (Array.isArray(given)) return 'an array';
+  if (typeof given !== 'object') return `the ${typeof given} ${String(given)}`;
+  const kind = (given as object).constructor;
+  return kind === Object || !kind ? 'a plain object' : `a ${kind.name} object`;
+}
+
 export class FileField extends Field<FieldFile> {
   readonly uploadTo: UploadTo;
   readonly maxLength: number;
@@ -79,10 +89,8 @@ export class FileField extends Field<FieldFile> {
   }
 
   private invalidStorage(given: unknown): TypeError {
-    const what = typeof given === 'function' && isClass(given) ? `the class ${given.name || '(anonymous)'}, which does not extend Storage`
-      : given === null ? 'null' : Array.isArray(given) ? 'an array' : typeof given === 'object' ? (given.constructor === Object || !given.constructor ? 'a plain object' : `a ${given.constructor.name} object`) : `the ${typeof given} ${String(given)}`;
     return new TypeError(
-      `${this.constructor.name}.storage must be a Storage, a Storage subclass, a STORAGES alias or a function returning a Storage; got ${what}.`,
+      `${this.constructor.name}.storage must be a Storage, a Storage subclass, a STORAGES alias or a function returning a Storage; got ${describeGiven(given)}.`,
     );
   }
 

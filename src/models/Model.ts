@@ -4,8 +4,9 @@
  * What a field does on a save (storing a file, measuring an image) is the field's business, not the model's.
  */
 import { inspect } from 'node:util';
+import { settings } from '../conf/settings.ts';
 import type { Row, TableSchema } from '../db/schema.ts';
-import { ValidationError } from '../errors.ts';
+import { DatabaseError, ValidationError } from '../errors.ts';
 import { activeDatabase } from './activeDatabase.ts';
 import type { FileField } from './FileField.ts';
 import { Field } from './fields.ts';
@@ -119,7 +120,16 @@ export class Model {
     const instance = new this();
     const model = this as unknown as typeof Model;
     instance.id = row.id;
-    for (const [name, field] of Object.entries(model.fields)) instance[VALUES].set(name, field.fromColumns(row, instance));
+    for (const [name, field] of Object.entries(model.fields)) {
+      try {
+        instance[VALUES].set(name, field.fromColumns(row, instance));
+      } catch (error) {
+        // A value edited by hand (or by another program): say which row of which database, not only what is wrong.
+        const database = settings.DATABASE;
+        const problem = error instanceof Error ? error.message : String(error);
+        throw new DatabaseError(database, `Row ${row.id} of table "${model.tableName}" in ${database} cannot be loaded: ${problem}`, { cause: error });
+      }
+    }
     return instance;
   }
 

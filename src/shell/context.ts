@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { inspect } from 'node:util';
-import { importModule } from '../conf/load.ts';
+import { SAMPLE_IMAGE_FILE, importModule } from '../conf/load.ts';
 import { settings } from '../conf/settings.ts';
 import { ContentFile, File } from '../files/File.ts';
 import { ImageFile } from '../files/ImageFile.ts';
@@ -121,6 +121,7 @@ export async function collectPreloads(options: { settingsFile: string }): Promis
         { name: 'File', value: File, help: 'new File(fd | FileHandle | stream | Blob, name?): bytes to save; File.open(path)' },
         { name: 'ContentFile', value: ContentFile, help: "new ContentFile('text' | bytes, name?): content held in memory" },
         { name: 'ImageFile', value: ImageFile, help: 'a File that reads its width and height: await ImageFile.open(path)' },
+        { name: 'sampleImage', value: SAMPLE_IMAGE_FILE, help: "the path of filefield's sample image (a 64×48 PNG): fs.openSync(sampleImage)" },
       ],
     },
     {
@@ -145,7 +146,7 @@ export async function collectPreloads(options: { settingsFile: string }): Promis
     {
       name: 'node',
       entries: [
-        { name: 'fs', value: fs, help: "node:fs: fs.openSync('fixtures/image.png'), await fs.promises.open(…)" },
+        { name: 'fs', value: fs, help: 'node:fs: fs.openSync(sampleImage), await fs.promises.open(…)' },
         { name: 'path', value: path, help: 'node:path: path.join(settings.MEDIA_ROOT, …)' },
       ],
     },

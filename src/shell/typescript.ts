@@ -25,8 +25,9 @@ function loadEsbuild(): Esbuild {
 const TRANSFORM_OPTIONS: TransformOptions = {
   loader: 'ts',
   // No `format`: esbuild then leaves top-level await, const and let exactly where they are, and
-  // Node's REPL keeps handling them (await wrapping, declarations that outlive one input).
-  target: 'esnext',
+  // Node's REPL keeps handling them (await wrapping, declarations that outlive one input). The running
+  // Node as target: what it lacks (`await using` on Node 20) is lowered, the rest left as written.
+  target: `node${process.versions.node}`,
   charset: 'utf8',
   sourcemap: false,
   // Keep `import x from 'y'` instead of dropping it as unused, so Node can say how to write it instead.

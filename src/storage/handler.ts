@@ -9,11 +9,14 @@ import { Storage, type StorageClass } from './Storage.ts';
 import { FileSystemStorage } from './FileSystemStorage.ts';
 import { InMemoryStorage } from './InMemoryStorage.ts';
 
+/** This module's own extension: `.ts` in the sources, `.js` once built. */
+const OWN_EXTENSION = import.meta.url.slice(import.meta.url.lastIndexOf('.'));
+
 /** Remote backends live in their own modules so that their SDKs load only when used. */
 const REMOTE_BACKENDS: Record<string, string> = {
-  s3: new URL('./s3/index.ts#S3Storage', import.meta.url).href,
-  azure: new URL('./azure/index.ts#AzureStorage', import.meta.url).href,
-  sftp: new URL('./sftp/index.ts#SFTPStorage', import.meta.url).href,
+  s3: new URL(`./s3/index${OWN_EXTENSION}#S3Storage`, import.meta.url).href,
+  azure: new URL(`./azure/index${OWN_EXTENSION}#AzureStorage`, import.meta.url).href,
+  sftp: new URL(`./sftp/index${OWN_EXTENSION}#SFTPStorage`, import.meta.url).href,
 };
 
 const LOCAL_BACKENDS: Record<string, StorageClass> = {

@@ -3,7 +3,7 @@
  * child process on a port the system picks, with its data in a temporary folder.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createRequire } from 'node:module';
+import { requireTool } from './tools.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -27,8 +27,7 @@ export interface AzuriteServer {
 }
 
 function blobServiceEntry(): string {
-  const require = createRequire(import.meta.url);
-  return join(dirname(require.resolve('azurite/package.json')), 'dist', 'src', 'blob', 'main.js');
+  return join(dirname(requireTool.resolve('azurite/package.json')), 'dist', 'src', 'blob', 'main.js');
 }
 
 function exitOf(child: ChildProcess): Promise<void> {

@@ -11,10 +11,9 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createRequire } from 'node:module';
+import { requireTool } from './tools.ts';
 
-const require = createRequire(import.meta.url);
-const S3rver = require('s3rver');
+const S3rver = requireTool('s3rver');
 
 interface ObjectStore {
   existsObject(bucket: string, key: string): Promise<boolean>;

@@ -37,7 +37,7 @@ export class AzureStorage extends Storage {
   }
 
   /** The SDK's client for the container, created (and the SDK imported) on first use. */
-  protected async container(operation: string, name: string | null): Promise<ContainerClient> {
+  private async container(operation: string, name: string | null): Promise<ContainerClient> {
     this.containerClient ??= createContainerClient(this.options).catch((error: unknown) => {
       this.containerClient = null;
       throw error;

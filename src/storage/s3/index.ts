@@ -22,13 +22,13 @@ import {
   type S3ErrorContext, type S3FailureExplanation,
 } from './errors.ts';
 import { folderPrefixOf, keyOf, nameOfKey } from './keys.ts';
-import { MAX_PRESIGN_SECONDS, resolveS3Options, type ResolvedS3Options, type S3StorageOptions } from './options.ts';
+import { MAX_PRESIGN_SECONDS, resolveS3Options, type ResolvedS3Options, type S3StorageOptions, type S3UploadParameters } from './options.ts';
 import { createS3Client, loadClientS3, loadPresigner } from './sdk.ts';
 import { presignUrl } from './sigv4.ts';
 import { SourceGuard, prepareContent, putStreamed, putWhole, type UploadParameters } from './upload.ts';
 
 export { S3StorageError } from './errors.ts';
-export type { S3ObjectParameters, S3StorageOptions } from './options.ts';
+export type { S3ObjectParameters, S3StorageOptions, S3UploadParameters } from './options.ts';
 
 /** S3 allows at most this many parts in one multipart upload. */
 const MAX_PARTS = 10_000;
@@ -45,8 +45,15 @@ export class S3Storage extends Storage {
     this.settings = Object.freeze(resolveS3Options(options));
   }
 
-  /** The SDK client (created, and the SDK loaded, on first use), for what this class does not cover. */
-  client(): Promise<S3Client> {
+  /**
+   * The SDK's S3Client (created, and the SDK loaded, on first use), for what this class does not cover. Typed
+   * `object` so that filefield's types need no SDK: `(await storage.client()) as S3Client`.
+   */
+  client(): Promise<object> {
+    return this.sdkClient();
+  }
+
+  private sdkClient(): Promise<S3Client> {
     this.clientPromise ??= createS3Client(this.settings).catch((error: unknown) => {
       this.clientPromise = undefined;
       throw error;
@@ -66,7 +73,7 @@ export class S3Storage extends Storage {
   }
 
   protected async _save(name: string, content: File): Promise<string> {
-    const client = await this.client();
+    const client = await this.sdkClient();
     const contentType = this.settings.objectParameters.ContentType ?? (await sniffContentType(content));
     // Parts grow for huge known sizes so that the upload stays within S3's part count.
     const partSize = Math.max(this.settings.multipartChunkSize, Math.ceil((content.sizeIfKnown ?? 0) / MAX_PARTS));
@@ -77,7 +84,7 @@ export class S3Storage extends Storage {
     let prepared = await prepareContent(content, partSize, guard);
     let currentName = name;
     for (let attempt = 1; ; attempt++) {
-      const parameters = this.uploadParameters(currentName, contentType);
+      const parameters = this.uploadParameters(currentName, contentType) as UploadParameters;
       try {
         if (prepared.kind === 'whole') await putWhole(client, parameters, prepared.body);
         else await putStreamed(client, parameters, prepared, { partSize, queueSize });
@@ -107,19 +114,19 @@ export class S3Storage extends Storage {
   }
 
   /** The parameters of every upload of `name`; override to vary them per name (django-storages' get_object_parameters). */
-  protected uploadParameters(name: string, contentType: string): UploadParameters {
+  protected uploadParameters(name: string, contentType: string): S3UploadParameters {
     const { objectParameters, defaultAcl, fileOverwrite, bucket } = this.settings;
     const parameters: Record<string, unknown> = { ...objectParameters, Bucket: bucket, Key: this.keyOf(name), ContentType: contentType };
     if (objectParameters.Metadata) parameters.Metadata = { ...objectParameters.Metadata };
     if (defaultAcl !== null) parameters.ACL = defaultAcl;
     if (!fileOverwrite) parameters.IfNoneMatch = '*';
-    return parameters as UploadParameters;
+    return parameters as S3UploadParameters;
   }
 
   // Reading
 
   protected async _open(name: string): Promise<File> {
-    const client = await this.client();
+    const client = await this.sdkClient();
     const { GetObjectCommand } = await loadClientS3();
     const key = this.keyOf(name);
     let response;
@@ -135,7 +142,7 @@ export class S3Storage extends Storage {
   }
 
   override async exists(name: string): Promise<boolean> {
-    const client = await this.client();
+    const client = await this.sdkClient();
     const { HeadObjectCommand, ListObjectsV2Command } = await loadClientS3();
     const key = this.keyOf(name);
     if (key !== this.settings.location && !key.endsWith('/')) {
@@ -162,7 +169,7 @@ export class S3Storage extends Storage {
   }
 
   override async listdir(path: string): Promise<[string[], string[]]> {
-    const client = await this.client();
+    const client = await this.sdkClient();
     const { ListObjectsV2Command } = await loadClientS3();
     const prefix = folderPrefixOf(this.settings.location, path);
     const directories: string[] = [];
@@ -217,7 +224,7 @@ export class S3Storage extends Storage {
   }
 
   private async head(operation: string, name: string): Promise<HeadObjectCommandOutput> {
-    const client = await this.client();
+    const client = await this.sdkClient();
     const { HeadObjectCommand } = await loadClientS3();
     const key = this.keyOf(name);
     try {
@@ -232,7 +239,7 @@ export class S3Storage extends Storage {
   override async delete(name: string): Promise<void> {
     if (!name) throw new Error('The name must be given to delete().');
     const key = this.keyOf(name);
-    const client = await this.client();
+    const client = await this.sdkClient();
     const { DeleteObjectCommand } = await loadClientS3();
     try {
       // S3 answers a delete of a missing key with success, as Django's delete() of a missing file.
@@ -272,7 +279,7 @@ export class S3Storage extends Storage {
       throw new RangeError(`expiresIn must be a whole number of seconds from 1 to ${MAX_PRESIGN_SECONDS} (7 days), got ${expiresIn}.`);
     }
     const key = this.keyOf(name);
-    const client = await this.client();
+    const client = await this.sdkClient();
     const [{ getSignedUrl }, { GetObjectCommand }] = await Promise.all([loadPresigner(), loadClientS3()]);
     try {
       return await getSignedUrl(client, new GetObjectCommand({ Bucket: this.settings.bucket, Key: key }), { expiresIn });
@@ -318,7 +325,7 @@ export class S3Storage extends Storage {
   private async diagnosedFailure(operation: string, name: string, key: string, error: unknown): Promise<S3StorageError> {
     if (!isBodilessHttpError(error)) return this.failure(operation, name, error);
     try {
-      const client = await this.client();
+      const client = await this.sdkClient();
       const { GetObjectCommand } = await loadClientS3();
       const probe = await client.send(new GetObjectCommand({ Bucket: this.settings.bucket, Key: key, Range: 'bytes=0-0' }));
       (probe.Body as Readable | undefined)?.destroy();

@@ -21,6 +21,18 @@ export interface S3ObjectParameters {
   Tagging?: string;
 }
 
+/**
+ * What uploadParameters() gives: PutObject's parameters, in the SDK's names, but the body. Declared here rather
+ * than taken from the SDK, so that filefield's types compile without the SDK installed.
+ */
+export interface S3UploadParameters extends S3ObjectParameters {
+  Bucket: string;
+  Key: string;
+  ACL?: string;
+  IfNoneMatch?: string;
+  [parameter: string]: unknown;
+}
+
 export type ChecksumMode = 'WHEN_SUPPORTED' | 'WHEN_REQUIRED';
 
 export interface S3StorageOptions {
