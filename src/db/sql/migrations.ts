@@ -4,6 +4,7 @@
  * lose data): it refuses, naming each such column. The same comparison tells a save that its table is
  * behind its model.
  */
+import type { ColumnDefinitionBuilder } from 'kysely';
 import { ProgrammingError } from '../../errors.ts';
 import type { MigrationStep } from '../engine.ts';
 import type { Column, TableSchema } from '../schema.ts';
@@ -48,12 +49,10 @@ export function indexName(table: string, column: string): string {
   return `${table}_${column}_idx`;
 }
 
-function columnDefinition(statements: Statements, column: Column) {
-  return (builder: any) => {
-    let definition = builder;
-    if (!column.nullable) definition = definition.notNull().defaultTo(column.type === 'text' ? '' : 0);
-    return definition;
-  };
+/** A column that holds no null gets the empty value as its default, so adding it to a table with rows works. */
+function columnDefinition(column: Column) {
+  return (builder: ColumnDefinitionBuilder): ColumnDefinitionBuilder =>
+    column.nullable ? builder : builder.notNull().defaultTo(column.type === 'text' ? '' : 0);
 }
 
 /** What migrate would run, or a MigrationRefused naming every column it will not drop or retype. */
@@ -67,13 +66,13 @@ export function planMigration(statements: Statements, schemas: readonly TableSch
     if (!current) {
       let create = db.schema.createTable(schema.name).addColumn('id', sqlType(vendor, { type: 'integer' }), (column) =>
         vendor === 'sqlite' ? column.primaryKey().autoIncrement() : column.primaryKey().generatedByDefaultAsIdentity());
-      for (const column of schema.columns) create = create.addColumn(column.name, sqlType(vendor, column), columnDefinition(statements, column));
+      for (const column of schema.columns) create = create.addColumn(column.name, sqlType(vendor, column), columnDefinition(column));
       steps.push({ sql: create.compile().sql, description: `create table ${schema.name}` });
     } else {
       for (const column of schema.columns) {
         const type = current.get(column.name);
         if (type === undefined) {
-          const add = db.schema.alterTable(schema.name).addColumn(column.name, sqlType(vendor, column), columnDefinition(statements, column));
+          const add = db.schema.alterTable(schema.name).addColumn(column.name, sqlType(vendor, column), columnDefinition(column));
           steps.push({ sql: add.compile().sql, description: `add column ${schema.name}.${column.name}` });
         } else if (type !== sqlType(vendor, column)) {
           refusals.push(`${schema.name}.${column.name} is ${type} in the database but ${sqlType(vendor, column)} in the model (retyping it could lose data)`);
