@@ -31,19 +31,23 @@ for (let start = 1; start <= existing; start += SEED_BATCH) {
   await db.loadRows(Profile.schema, rows);
 }
 
+async function articleSave(index: number): Promise<number> {
+  const file = await File.open(fixture);
+  try {
+    const profile = new Profile({ name: `new ${index}` });
+    const started = performance.now();
+    await profile.picture.save('my-image.png', file);
+    return performance.now() - started;
+  } finally {
+    await file.close();
+  }
+}
+
+// Not timed: the first saves load the image parsers and warm the caches.
+for (let index = 0; index < 20; index++) await articleSave(-index);
 const times: number[] = [];
 const saves = await measure(async () => {
-  for (let index = 0; index < 200; index++) {
-    const file = await File.open(fixture);
-    try {
-      const profile = new Profile({ name: `new ${index}` });
-      const started = performance.now();
-      await profile.picture.save('my-image.png', file);
-      times.push(performance.now() - started);
-    } finally {
-      await file.close();
-    }
-  }
+  for (let index = 0; index < 200; index++) times.push(await articleSave(index));
 }, 2);
 
 async function medianMs(action: (round: number) => Promise<unknown>, rounds = 100): Promise<number> {

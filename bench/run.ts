@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: the figures the issues ask for, measured on this machine. Not a test: it prints.
  *   npm run bench                 everything
- *   npm run bench -- storage rows  only some parts (storage, rows, engines, shell, s3)
+ *   npm run bench -- storage rows  only some parts (storage, rows, engines, savepath, shell, s3)
  */
 import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { copyFile, readFile } from 'node:fs/promises';
@@ -122,6 +122,11 @@ const parts: Record<string, (workspace: string) => Promise<void>> = {
     const { benchEngines } = await import('./engines.ts');
     report('## the article\'s save per engine, side by side with Django on SQLite');
     await benchEngines(report, workspace);
+  },
+  savepath: async () => {
+    const { benchSavePath } = await import('./savePath.ts');
+    report('## where the time of the article\'s save goes (medians of each part alone)');
+    for (const database of ['db.sqlite3', 'db.json'] as const) await benchSavePath(report, database);
   },
   s3: async () => {
     const { benchS3 } = await import('./s3.ts');
