@@ -12,6 +12,7 @@ import { configure, File } from '../src/index.ts';
 import { activeDatabase, closeActiveDatabase } from '../src/models/activeDatabase.ts';
 import { Profile } from '../example/models.ts';
 import { measure } from './measure.ts';
+import { seedProfileRows } from './seed.ts';
 
 const [workspace, engine, existingText, url] = process.argv.slice(2);
 const existing = Number(existingText);
@@ -19,17 +20,8 @@ const fixture = new URL('../fixtures/image.png', import.meta.url).pathname;
 const png = await readFile(fixture);
 const database = engine === 'json' ? 'db.json' : engine === 'sqlite' ? 'db.sqlite3' : url!;
 await configure({ BASE_DIR: workspace!, MEDIA_ROOT: 'media', DATABASE: database });
-const db = await activeDatabase();
-await db.migrate([Profile.schema]);
 
-const SEED_BATCH = 10_000;
-for (let start = 1; start <= existing; start += SEED_BATCH) {
-  const rows = [];
-  for (let id = start; id < Math.min(start + SEED_BATCH, existing + 1); id++) {
-    rows.push({ id, name: `user ${id}`, picture: `profile_pics/seed-${id}.png`, picture_size: png.byteLength, picture_content_type: 'image/png', picture_width: 64, picture_height: 48 });
-  }
-  await db.loadRows(Profile.schema, rows);
-}
+await seedProfileRows(Profile, existing, png.byteLength);
 
 async function articleSave(index: number): Promise<number> {
   const file = await File.open(fixture);

@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: the figures the issues ask for, measured on this machine. Not a test: it prints.
  *   npm run bench                 everything
- *   npm run bench -- storage rows  only some parts (storage, rows, engines, savepath, shell, s3)
+ *   npm run bench -- storage rows  only some parts (storage, rows, engines, savepath, shell, media, s3)
  */
 import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { copyFile, readFile } from 'node:fs/promises';
@@ -10,8 +10,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import { ContentFile, File, FileSystemStorage, configure } from '../src/index.ts';
-import { activeDatabase } from '../src/models/activeDatabase.ts';
-import type { JsonEngine } from '../src/db/json/JsonEngine.ts';
+import { seedProfileRows } from './seed.ts';
 import { measure as measureEvery, MiB } from './measure.ts';
 
 const report = (line: string): void => console.log(line);
@@ -89,14 +88,7 @@ async function benchRows(workspace: string): Promise<void> {
   for (const existing of [1_000, 10_000]) {
     const folder = join(workspace, `rows-${existing}`);
     await configure({ BASE_DIR: folder, MEDIA_ROOT: 'media', DATABASE: 'db.json' });
-    const { database } = (await activeDatabase()) as JsonEngine;
-    await database.write((data) => {
-      const table = database.table(data, Profile.tableName);
-      for (let index = 0; index < existing; index++) {
-        const id = database.nextId(data, Profile.tableName);
-        table.push({ id, name: `user ${id}`, picture: `profile_pics/seed-${id}.png`, picture_size: png.byteLength, picture_content_type: 'image/png', picture_width: 64, picture_height: 48 });
-      }
-    });
+    await seedProfileRows(Profile, existing, png.byteLength);
     const rounds = 200;
     const times: number[] = [];
     for (let index = 0; index < rounds; index++) {
@@ -127,6 +119,11 @@ const parts: Record<string, (workspace: string) => Promise<void>> = {
     const { benchSavePath } = await import('./savePath.ts');
     report('## where the time of the article\'s save goes (medians of each part alone)');
     for (const database of ['db.sqlite3', 'db.json'] as const) await benchSavePath(report, database);
+  },
+  media: async () => {
+    const { benchMedia } = await import('./media.ts');
+    report(`## HTTP: media serving (autocannon, 10 connections, 127.0.0.1)`);
+    await benchMedia(report);
   },
   s3: async () => {
     const { benchS3 } = await import('./s3.ts');

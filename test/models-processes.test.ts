@@ -12,31 +12,13 @@ import { fileURLToPath } from 'node:url';
 import { configure, ContentFile, FileField, FileSystemStorage, Model, type FieldFile, type File } from '../src/index.ts';
 import { CHILD_TIMEOUT_MS, finished, lineStartingWith } from './support/children.ts';
 import { Note, Picture, type ChildSettings } from './support/process-models.ts';
+import { PausableStorage } from './support/pausableStorage.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 
 let scratch: string;
 let childSettings: ChildSettings;
 let counter = 0;
-
-/**
- * MEDIA_ROOT's FileSystemStorage, which a test can make pause between storing a file and returning (so that
- * the save that stored it is in progress, its row not yet written, for as long as the test wants).
- */
-class PausableStorage extends FileSystemStorage {
-  pause: { stored: (name: string) => void; resume: Promise<void> } | null = null;
-
-  protected override async _save(name: string, content: File): Promise<string> {
-    const stored = await super._save(name, content);
-    const pause = this.pause;
-    if (pause) {
-      this.pause = null;
-      pause.stored(stored);
-      await pause.resume;
-    }
-    return stored;
-  }
-}
 
 const pausableStorage = new PausableStorage();
 

@@ -141,7 +141,7 @@ describe('path() and names outside the location (item 43)', () => {
       await assert.rejects(storage.delete(name), SuspiciousFileOperation, `delete(${name})`);
       await assert.rejects(storage.listdir(name), SuspiciousFileOperation, `listdir(${name})`);
     }
-    assert.equal(await storage.exists(''), true);
+    assert.equal(await storage.exists(''), false); // the root is no file (issue 9, item 9)
   });
 
   test('a symlink leading outside is refused by path(), exists(), open(), save(), listdir() and delete()', async () => {

@@ -21,6 +21,18 @@ const settingsRoot = mkdtempSync(join(tmpdir(), 'filefield-sftp-settings-'));
 const MiB = 1024 * 1024;
 
 let serverPromise: Promise<SshdServer> | undefined;
+/** Resolves once the process `pid` has exited (its side of every connection is closed then). */
+async function processGone(pid: number): Promise<void> {
+  for (;;) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 /** One sshd for the whole file, started by whichever suite needs it first. */
 function server(): Promise<SshdServer> {
   serverPromise ??= startSshd();
@@ -123,7 +135,7 @@ describe('SFTPStorage', () => {
     ];
     for (const knownHostKey of forms) {
       const { storage } = await storageFor({ knownHostKey, root: sshd.root });
-      assert.equal(await storage.exists(''), true, String(knownHostKey));
+      assert.equal(await storage.exists('no-such-file.txt'), false, String(knownHostKey));
       await storage.close();
     }
   });
@@ -249,7 +261,8 @@ describe('SFTPStorage', () => {
     assert.equal(statSync(join(defaultFolder, 'file.txt')).mode & 0o7777, 0o644);
   });
 
-  test('one connection serves every operation, and a dropped connection is reopened', async () => {
+  // Bounded: an operation that never settles on a dropped connection must fail here, not hang the suite.
+  test('one connection serves every operation, and a dropped connection is reopened', { timeout: 60_000 }, async () => {
     const sshd = await server();
     const before = new Set(sshd.connectionPids());
     const { storage } = await storageFor();
@@ -258,11 +271,24 @@ describe('SFTPStorage', () => {
     const ours = sshd.connectionPids().filter((pid) => !before.has(pid));
     assert.equal(ours.length, 1, `connections opened: ${ours.length}`);
 
-    // The server side of the connection goes away (as after a server restart or an idle timeout).
+    // The server side of the connection goes away (as after a server restart or an idle timeout). Whether
+    // or not the client has noticed by the time the next operations run, those that are safe to repeat
+    // succeed on a new connection: once at once, once after the server's side is gone.
     process.kill(ours[0]!, 'SIGTERM');
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    const [exists, size, listing, bytes] = await Promise.all([
+      storage.exists('many/3.txt'), storage.size('many/3.txt'), storage.listdir('many'), readStored(storage, 'many/3.txt'),
+    ]);
+    assert.deepEqual([exists, size, listing[1].length, bytes.toString()], [true, 1, 8, '3']);
+    await processGone(ours[0]!);
+    const second = sshd.connectionPids().filter((pid) => !before.has(pid));
+    assert.equal(second.length, 1, `connections after the first drop: ${second.length}`);
+    process.kill(second[0]!, 'SIGTERM');
+    await processGone(second[0]!);
     assert.equal(await storage.exists('many/3.txt'), true);
+    assert.equal(await storage.size('many/4.txt'), 1);
+    assert.deepEqual((await storage.listdir('many'))[1].length, 8);
     assert.equal((await readStored(storage, 'many/3.txt')).toString(), '3');
+    await storage.delete('many/7.txt');
     assert.equal(await storage.save('after-reconnect.txt', new ContentFile('ok')), 'after-reconnect.txt');
   });
 

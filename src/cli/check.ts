@@ -120,8 +120,7 @@ async function checkStorage(alias: string, open: () => Storage, timeoutMs: numbe
     },
     () => 'deleted, and gone',
   );
-  const { FileSystemStorage } = await import('../storage/FileSystemStorage.ts');
-  if (storage instanceof FileSystemStorage) {
+  if (storage.isLocal) {
     await run('clean up', () => storage.removeAbandonedTemporaryFiles(), (removed) =>
       removed.length === 0 ? 'no temporary files left by killed saves' : `removed ${plural(removed.length, 'temporary file')} left by killed saves`);
   }

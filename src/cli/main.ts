@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { registerCheckCommand } from './check.ts';
+import { registerCleanupCommand } from './cleanup.ts';
 import { registerDataCommands } from './data.ts';
 import { registerMigrateCommand } from './migrate.ts';
 
@@ -58,6 +59,7 @@ export function buildProgram(): Command {
   registerCheckCommand(program);
   registerMigrateCommand(program);
   registerDataCommands(program);
+  registerCleanupCommand(program);
 
   return program;
 }

@@ -101,7 +101,27 @@ const filefieldItself: Plugin = {
     });
     build.onLoad({ filter: /.*/, namespace: 'filefield-itself' }, (args) => ({ contents: `export * from ${JSON.stringify(args.path)};` }));
     build.onResolve({ filter: /.*/, namespace: 'filefield-itself' }, (args) => ({ path: args.path, external: true }));
+    // A project file inside this package (the example project, the tests' models) may import filefield's
+    // own modules by path: those stay imports of the running modules, never a second, bundled copy.
+    build.onResolve({ filter: /^\.\.?\// }, async (args) => {
+      if (args.pluginData === OWN_MODULE_CHECK) return undefined;
+      const found = await build.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: OWN_MODULE_CHECK });
+      const running = found.errors.length > 0 ? null : runningCopyOf(found.path);
+      return running === null ? undefined : { path: pathToFileURL(running).href, external: true };
+    });
   },
+};
+
+const OWN_MODULE_CHECK = Symbol('own-module-check');
+const OWN_SOURCES = fileURLToPath(new URL('src/', OWN_ROOT));
+const OWN_BUILD = fileURLToPath(new URL('dist/', OWN_ROOT));
+
+/** For a file of filefield's sources or build, the same module in the copy that is running; else null. */
+function runningCopyOf(file: string): string | null {
+  const inSources = file.startsWith(OWN_SOURCES);
+  if (!inSources && !file.startsWith(OWN_BUILD)) return null;
+  const module = file.slice((inSources ? OWN_SOURCES : OWN_BUILD).length).replace(/\.[jt]s$/, '');
+  return RUNNING_FROM_SOURCES ? `${OWN_SOURCES}${module}.ts` : `${OWN_BUILD}${module}.js`;
 };
 
 /**

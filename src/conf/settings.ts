@@ -32,6 +32,10 @@ export interface SettingsInput {
   FILE_UPLOAD_PERMISSIONS?: number | null;
   FILE_UPLOAD_DIRECTORY_PERMISSIONS?: number | null;
   FILE_UPLOAD_MAX_SIZE?: number | null;
+  /** Seconds a request may send nothing before it is dropped (`filefield serve`, the upload handlers). Default 30. */
+  REQUEST_IDLE_TIMEOUT?: number;
+  /** Connections `filefield serve` keeps open at once; more are closed as they arrive. Default 500. */
+  SERVE_MAX_CONNECTIONS?: number;
   /** Key for signed URLs; generated and kept in BASE_DIR/.filefield_secret when absent. */
   SECRET_KEY?: string;
   [key: string]: unknown;
@@ -49,13 +53,28 @@ export interface Settings {
   readonly FILE_UPLOAD_PERMISSIONS: number | null;
   readonly FILE_UPLOAD_DIRECTORY_PERMISSIONS: number | null;
   readonly FILE_UPLOAD_MAX_SIZE: number | null;
+  readonly REQUEST_IDLE_TIMEOUT: number;
+  readonly SERVE_MAX_CONNECTIONS: number;
   readonly SECRET_KEY: string | undefined;
   /** The settings file these values came from, or null for configure() and the defaults. */
   readonly SETTINGS_FILE: string | null;
   readonly [key: string]: unknown;
 }
 
-export const BUILT_IN_BACKENDS = ['filesystem', 'memory', 's3', 'azure', 'sftp'] as const;
+/** What settings need to know of the backends a BACKEND may name (the storage layer's registry provides it). */
+export interface BackendCatalog {
+  names(): string[];
+  /** The options of a backend that hold local paths (resolved against BASE_DIR). */
+  pathOptions(name: string): readonly string[];
+}
+
+/** Until the registry is loaded (a script that imports one backend's module only), plain names pass unchecked here. */
+let backendCatalog: BackendCatalog | null = null;
+
+/** Called once by the storage registry: settings name no backend themselves. */
+export function setBackendCatalog(catalog: BackendCatalog): void {
+  backendCatalog = catalog;
+}
 
 /** Typed identity: gives a settings file completion and checks. */
 export function defineSettings<T extends SettingsInput>(values: T): T {
@@ -93,15 +112,23 @@ function optionalSize(key: string, value: unknown): number | null {
   return value as number;
 }
 
+function positiveNumber(key: string, value: unknown, fallback: number, unit: string, whole: boolean): number {
+  if (value === undefined) return fallback;
+  const valid = typeof value === 'number' && Number.isFinite(value) && value > 0 && (!whole || Number.isSafeInteger(value));
+  if (!valid) fail(key, `must be a ${whole ? 'whole ' : ''}number of ${unit} greater than 0, got ${typeof value === 'number' ? value : describe(value)}.`);
+  return value as number;
+}
+
 function checkBackend(key: string, backend: unknown): string | StorageClass {
   if (typeof backend === 'function') return backend as StorageClass;
+  const builtIn = backendCatalog?.names() ?? [];
   if (typeof backend !== 'string' || backend === '') {
-    fail(key, `must name a backend (${BUILT_IN_BACKENDS.join(', ')}, or 'module#Export'), got ${describe(backend)}.`);
+    fail(key, `must name a backend (${builtIn.join(', ')}, or 'module#Export'), got ${describe(backend)}.`);
   }
-  if ((BUILT_IN_BACKENDS as readonly string[]).includes(backend)) return backend;
+  if (builtIn.includes(backend) || (backendCatalog === null && !backend.includes('#'))) return backend;
   const [specifier, exportName, extra] = backend.split('#');
   if (!specifier || !exportName || extra !== undefined) {
-    fail(key, `'${backend}' is not a built-in backend (${BUILT_IN_BACKENDS.join(', ')}) nor a module specifier with an export name ('./storage/custom.ts#CustomStorage').`);
+    fail(key, `'${backend}' is not a built-in backend (${builtIn.join(', ')}) nor a module specifier with an export name ('./storage/custom.ts#CustomStorage').`);
   }
   return backend;
 }
@@ -134,9 +161,10 @@ function checkStorages(input: SettingsInput, baseDir: string): Record<string, St
       const [specifier, exportName] = backend.split('#') as [string, string];
       backend = `${resolveSpecifier(baseDir, specifier)}#${exportName}`;
     }
-    const resolvedOptions = { ...options };
-    if ((backend === 'filesystem' || backend === 'memory') && typeof resolvedOptions.location === 'string') {
-      resolvedOptions.location = resolve(baseDir, resolvedOptions.location);
+    const resolvedOptions: Record<string, unknown> = { ...options };
+    for (const option of typeof backend === 'string' ? (backendCatalog?.pathOptions(backend) ?? []) : []) {
+      const value = resolvedOptions[option];
+      if (typeof value === 'string') resolvedOptions[option] = resolve(baseDir, value);
     }
     storages[alias] = { BACKEND: backend, OPTIONS: resolvedOptions };
   }
@@ -172,6 +200,8 @@ export function normalizeSettings(input: SettingsInput, context: { baseDir: stri
       ? null
       : optionalMode('FILE_UPLOAD_DIRECTORY_PERMISSIONS', input.FILE_UPLOAD_DIRECTORY_PERMISSIONS),
     FILE_UPLOAD_MAX_SIZE: input.FILE_UPLOAD_MAX_SIZE === undefined ? null : optionalSize('FILE_UPLOAD_MAX_SIZE', input.FILE_UPLOAD_MAX_SIZE),
+    REQUEST_IDLE_TIMEOUT: positiveNumber('REQUEST_IDLE_TIMEOUT', input.REQUEST_IDLE_TIMEOUT, 30, 'seconds', false),
+    SERVE_MAX_CONNECTIONS: positiveNumber('SERVE_MAX_CONNECTIONS', input.SERVE_MAX_CONNECTIONS, 500, 'connections', true),
     SECRET_KEY: input.SECRET_KEY,
     SETTINGS_FILE: context.settingsFile,
   });

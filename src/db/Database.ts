@@ -4,7 +4,8 @@
  * process changed the file since we last saw it, written atomically (temp file + rename). A file that does
  * not parse as a database stops every read and write with UnreadableDatabase (see jsonFile.ts).
  */
-import { mkdir, stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Low } from 'lowdb';
 import { errorCode } from '../errors.ts';
@@ -58,10 +59,13 @@ function makeSerializer(): (data: DatabaseData) => string {
   };
 }
 
-/** Identifies one version of the file: a rename gives a new inode, so any outside write is seen. */
+/**
+ * Identifies one version of the file: a rename gives a new inode, so any outside write is seen. Checked on
+ * every read, so synchronous: a local stat costs less than a round trip through the thread pool.
+ */
 async function versionOf(file: string): Promise<string | null> {
   try {
-    const stats = await stat(file);
+    const stats = statSync(file);
     return `${stats.ino}:${stats.size}:${stats.mtimeMs}`;
   } catch (error) {
     if (errorCode(error) === 'ENOENT') return null;
@@ -69,11 +73,20 @@ async function versionOf(file: string): Promise<string | null> {
   }
 }
 
+/** Rows of one table by a key taken from one column, valid for one generation of the data. */
+interface ColumnIndex {
+  generation: number;
+  rows: Map<unknown, Row[]>;
+}
+
 export class Database {
   private readonly low: Low<DatabaseData>;
   private readonly lock: FileLock;
   private seenVersion: string | null | undefined;
   private folderReady = false;
+  /** Bumped whenever the data in memory changes (re-read after another process wrote, or written here). */
+  private generation = 0;
+  private readonly indexes = new Map<string, ColumnIndex>();
 
   constructor(readonly file: string) {
     this.low = new Low(new JsonFile(file, makeSerializer()), emptyData());
@@ -86,6 +99,7 @@ export class Database {
       // Not kept before it parsed: a file that fails to parse is read (and refused) again next time.
       this.low.data = (await this.low.adapter.read()) ?? emptyData();
       this.seenVersion = version;
+      this.generation++;
     }
     return this.low.data;
   }
@@ -106,16 +120,41 @@ export class Database {
       const snapshot = structuredCloneTables(data);
       let result: T;
       try {
+        this.generation++;
         result = change(data);
         await this.low.write();
       } catch (error) {
         // Keep memory equal to the file: the failed change must not linger in the cache.
         this.low.data = snapshot;
+        this.generation++;
         throw error;
       }
       this.seenVersion = await versionOf(this.file);
       return result;
     });
+  }
+
+  /**
+   * The rows of `table` whose `column` gives `key` through `keyOf`, from an index built on first use and
+   * rebuilt only after the data changed (here, or in another process: the file's version is checked on
+   * every call), so a lookup by value costs the same with ten rows or ten thousand.
+   */
+  async rowsWhere(table: string, column: string, keyOf: (value: unknown) => unknown, key: unknown): Promise<Row[]> {
+    const data = await this.refresh();
+    const indexName = `${table}\u0000${column}`;
+    let index = this.indexes.get(indexName);
+    if (index?.generation !== this.generation) {
+      const rows = new Map<unknown, Row[]>();
+      for (const row of data.tables[table] ?? []) {
+        const rowKey = keyOf(row[column]);
+        const same = rows.get(rowKey);
+        if (same) same.push(row);
+        else rows.set(rowKey, [row]);
+      }
+      index = { generation: this.generation, rows };
+      this.indexes.set(indexName, index);
+    }
+    return index.rows.get(key) ?? [];
   }
 
   table(data: DatabaseData, name: string): Row[] {

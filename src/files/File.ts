@@ -10,6 +10,19 @@ import { byteSourceOf, MemorySource, type ByteSource } from './sources.ts';
 
 export const DEFAULT_CHUNK_SIZE = 64 * 1024;
 
+/** Buffers that chunks() cycles through with `reuseBuffers`: a piece stays valid while three more are taken. */
+const REUSED_BUFFERS = 4;
+
+export interface ChunkOptions {
+  /**
+   * Pieces may be views of a few buffers that later pieces overwrite (each stays valid until three more
+   * pieces were taken), where the source reads into buffers (a regular file). For a consumer that writes
+   * each piece out at once: memory stays at those buffers instead of growing until the garbage collector
+   * runs. Wrappers that keep no piece pass the option on; others leave it out.
+   */
+  reuseBuffers?: boolean;
+}
+
 /** What `new File(...)` wraps. */
 export type FileSource = number | FileHandle | Readable | Blob | File;
 
@@ -89,6 +102,11 @@ export class File {
     }
   }
 
+  /** When the bytes last changed, if the source tells it without reading (an open local file), else undefined. */
+  get modifiedTimeIfKnown(): Date | undefined {
+    return this.source?.closed ? undefined : this.source?.modifiedTime?.();
+  }
+
   get closed(): boolean {
     return this.source === null || this.source.closed;
   }
@@ -145,11 +163,21 @@ export class File {
    * The content in pieces of at most `chunkSize` bytes. Starts over from the first byte where the source
    * can seek (Django's chunks() does too); a stream goes on from where it is.
    */
-  async *chunks(chunkSize: number = DEFAULT_CHUNK_SIZE): AsyncGenerator<Uint8Array, void, undefined> {
+  async *chunks(chunkSize: number = DEFAULT_CHUNK_SIZE, options: ChunkOptions = {}): AsyncGenerator<Uint8Array, void, undefined> {
     const size = chunkSize > 0 ? chunkSize : DEFAULT_CHUNK_SIZE;
     await this.reopenIfOwned();
     const source = this.requireSource();
     if (source.seekable) this.position = 0;
+    if (options.reuseBuffers && source.readInto) {
+      const buffers: Buffer[] = [];
+      for (let index = 0; ; index = (index + 1) % REUSED_BUFFERS) {
+        const buffer = (buffers[index] ??= Buffer.allocUnsafe(size));
+        const bytesRead = await source.readInto(buffer, this.position);
+        if (bytesRead === 0) return;
+        this.position += bytesRead;
+        yield buffer.subarray(0, bytesRead);
+      }
+    }
     for (;;) {
       const piece = await this.readAtPosition(source, size);
       if (piece.byteLength === 0) return;

@@ -5,7 +5,7 @@
  * before they can appear under that name.
  */
 import { createHash } from 'node:crypto';
-import { File } from './File.ts';
+import { File, type ChunkOptions } from './File.ts';
 
 export interface ContentDigest {
   size: number;
@@ -29,12 +29,13 @@ export class DigestReportingFile extends File {
     return this.inner.peekStart(length);
   }
 
-  override async *chunks(chunkSize?: number): AsyncGenerator<Uint8Array, void, undefined> {
+  /** Holds one piece back: reused buffers (ChunkOptions) allow that. */
+  override async *chunks(chunkSize?: number, options?: ChunkOptions): AsyncGenerator<Uint8Array, void, undefined> {
     const hash = createHash('sha256');
     let size = 0;
     // One piece is held back until the next one is read, so that the last one goes out after the report.
     let held: Uint8Array | undefined;
-    for await (const chunk of this.inner.chunks(chunkSize)) {
+    for await (const chunk of this.inner.chunks(chunkSize, options)) {
       if (held) yield held;
       hash.update(chunk);
       size += chunk.byteLength;

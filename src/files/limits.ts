@@ -3,7 +3,7 @@
  * (or of unknown size) is stopped as soon as it passes the limit, before anything is kept.
  */
 import { FileTooLarge } from '../errors.ts';
-import { File } from './File.ts';
+import { File, type ChunkOptions } from './File.ts';
 
 export class SizeLimitedFile extends File {
   constructor(private readonly inner: File, readonly maxSize: number) {
@@ -15,9 +15,9 @@ export class SizeLimitedFile extends File {
     return this.inner.peekStart(length);
   }
 
-  override async *chunks(chunkSize?: number): AsyncGenerator<Uint8Array, void, undefined> {
+  override async *chunks(chunkSize?: number, options?: ChunkOptions): AsyncGenerator<Uint8Array, void, undefined> {
     let total = 0;
-    for await (const chunk of this.inner.chunks(chunkSize)) {
+    for await (const chunk of this.inner.chunks(chunkSize, options)) {
       total += chunk.byteLength;
       if (total > this.maxSize) throw new FileTooLarge(this.maxSize);
       yield chunk;

@@ -18,10 +18,14 @@ export interface ByteSource {
   readonly seekable: boolean;
   /** Up to `length` bytes at `position`; fewer only at the end; empty at the end. */
   read(length: number, position: number): Promise<Uint8Array>;
+  /** Fills `buffer` from `position` (seekable regular files only); the bytes read, fewer only at the end. */
+  readInto?(buffer: Buffer, position: number): Promise<number>;
   /** The first `length` bytes a sequential reader has not consumed yet, without consuming them. */
   peek(length: number): Promise<Uint8Array>;
   /** The total size in bytes, or undefined where it cannot be known without reading. */
   size(): number | undefined;
+  /** When the bytes last changed, where the source can tell without reading (an open file). */
+  modifiedTime?(): Date | undefined;
   /** The path this source was opened from, where there is one (used for the default name). */
   readonly path: string | undefined;
   /**
@@ -203,7 +207,7 @@ abstract class PositionalSource implements ByteSource {
   readonly seekable = true;
   protected isClosed = false;
   abstract readonly path: string | undefined;
-  protected abstract readInto(buffer: Buffer, position: number): Promise<number>;
+  abstract readInto(buffer: Buffer, position: number): Promise<number>;
   protected abstract descriptor(): number;
   protected abstract release(): Promise<void>;
 
@@ -213,6 +217,10 @@ abstract class PositionalSource implements ByteSource {
 
   size(): number | undefined {
     return fstatSync(this.descriptor()).size;
+  }
+
+  modifiedTime(): Date | undefined {
+    return fstatSync(this.descriptor()).mtime;
   }
 
   async read(length: number, position: number): Promise<Uint8Array> {
@@ -245,7 +253,7 @@ class DescriptorSource extends PositionalSource {
     return this.fd;
   }
 
-  protected async readInto(buffer: Buffer, position: number): Promise<number> {
+  async readInto(buffer: Buffer, position: number): Promise<number> {
     let total = 0;
     // A regular file may return short reads near its end only; loop so a chunk is full whenever data remains.
     while (total < buffer.byteLength) {
@@ -273,7 +281,7 @@ class FileHandleSource extends PositionalSource {
     return this.handle.fd;
   }
 
-  protected async readInto(buffer: Buffer, position: number): Promise<number> {
+  async readInto(buffer: Buffer, position: number): Promise<number> {
     let total = 0;
     while (total < buffer.byteLength) {
       const { bytesRead } = await this.handle.read(buffer, total, buffer.byteLength - total, position + total);

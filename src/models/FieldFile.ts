@@ -3,7 +3,8 @@
  * what the row recorded about it (size, content type, image size), so reading those costs no storage call.
  */
 import { inspect } from 'node:util';
-import { FieldError } from '../errors.ts';
+import { FieldError, FileTooLarge, ValidationError } from '../errors.ts';
+import { settings } from '../conf/settings.ts';
 import type { ContentDigest } from '../files/digest.ts';
 import { ContentFile, File, formatBytes } from '../files/File.ts';
 import { StructureCheckedFile } from '../files/imageVerification.ts';
@@ -13,6 +14,7 @@ import type { FileField, ImageField } from './FileField.ts';
 import type { Model } from './Model.ts';
 import { activeDatabase } from './activeDatabase.ts';
 import { RowFiles } from './rowFiles.ts';
+import { isReferenced } from './cleanup.ts';
 
 /** What a row records about a stored file besides its name. */
 export interface FileMetadata {
@@ -184,13 +186,54 @@ export class FieldFile extends File {
       throw (content instanceof StructureCheckedFile && content.failure) || error;
     }
     await hooks?.afterStore(stored);
-    const size = file.sizeIfKnown ?? (await this.storage.size(stored));
+    this.adopt(stored, metadata, file.sizeIfKnown ?? (await this.storage.size(stored)));
+  }
+
+  /** Records a stored file as this field's: its name and what the checks learned. */
+  private adopt(name: string, metadata: FileMetadata, size: number): void {
     const { extension: _ignored, ...kept } = metadata;
     this.closeQuietly();
-    this.name = stored;
+    this.name = name;
     this.recorded = { ...kept, size };
     this.pending = null;
     this.field.valueAssigned(this.instance, this);
+  }
+
+  /**
+   * Adopts a file a browser uploaded straight to the storage (storage.signedUploadUrl()): its bytes are
+   * checked as save() checks them (FILE_UPLOAD_MAX_SIZE, and for an ImageField the whole image), a refused
+   * file is deleted, and an accepted one is recorded and (unless `save: false`) the row saved. A name that
+   * a row already refers to is refused and left alone: an upload can never adopt, or delete, another's file.
+   */
+  async attachUploaded(name: string, options: SaveFileOptions = {}): Promise<this> {
+    const storage = this.storage;
+    if (await isReferenced(name)) {
+      throw new ValidationError(`${this.field.name}: '${name}' is a file that a row already refers to, not a new upload.`, { code: 'invalid_upload' });
+    }
+    if (!(await storage.exists(name))) {
+      throw new ValidationError(`${this.field.name}: no uploaded file '${name}' is in the storage.`, { code: 'missing_upload' });
+    }
+    let metadata: FileMetadata;
+    let size: number;
+    try {
+      size = await storage.size(name);
+      const limit = settings.FILE_UPLOAD_MAX_SIZE;
+      if (limit !== null && size > limit) throw new FileTooLarge(limit);
+      const opened = await storage.open(name);
+      try {
+        metadata = await this.field.inspect(opened);
+        // Read to the end through what save() would store, so that the field's whole-file checks run.
+        for await (const _piece of this.field.contentToStore(opened, metadata).chunks()) { /* checked as it streams */ }
+      } finally {
+        await opened.close();
+      }
+    } catch (error) {
+      if (error instanceof ValidationError) await storage.delete(name).catch(() => undefined);
+      throw error;
+    }
+    this.adopt(name, metadata, size);
+    if (options.save ?? true) await this.instance.save();
+    return this;
   }
 
   /** Reads size and type from the storage, for a name assigned by hand (a loaded row already has them). */
@@ -293,11 +336,13 @@ export class FieldFile extends File {
   override [inspect.custom](): string {
     if (!this.name) return `<${this.constructor.name}: None>`;
     const parts = this.describeParts();
-    for (const [label, read] of [['path', () => this.path], ['url', () => this.url]] as const) {
+    // Only a storage that declares local paths has one to show.
+    const shown = this.storage.isLocal ? [['path', () => this.path], ['url', () => this.url]] as const : [['url', () => this.url]] as const;
+    for (const [label, read] of shown) {
       try {
         parts.push(`${label}=${read()}`);
       } catch {
-        // A remote storage has no path; a storage without URLs has no url.
+        // A name the storage refuses has no path; a storage without URLs has no url.
       }
     }
     return `<${this.constructor.name}: ${parts.join(' ')}>`;

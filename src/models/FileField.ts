@@ -30,6 +30,11 @@ export interface FileFieldOptions {
   storage?: StorageOption;
   /** The longest stored name; longer candidates are shortened by the storage. */
   maxLength?: number;
+  /**
+   * Remove the old file when it is replaced or the row deleted, once the row change is committed, unless
+   * another row still refers to it (django-cleanup's behaviour). Off by default, as in Django.
+   */
+  cleanup?: boolean;
 }
 
 const STRFTIME_TOKENS: Record<string, (date: Date) => string> = {
@@ -69,6 +74,7 @@ function describeGiven(given: unknown): string {
 export class FileField extends Field<FieldFile> {
   readonly uploadTo: UploadTo;
   readonly maxLength: number;
+  readonly cleanup: boolean;
   private readonly storageOption: StorageOption | undefined;
   private resolvedStorage: Storage | undefined;
 
@@ -76,6 +82,7 @@ export class FileField extends Field<FieldFile> {
     super({ blank: options.blank, null: options.null });
     this.uploadTo = options.uploadTo ?? '';
     this.maxLength = options.maxLength ?? 100;
+    this.cleanup = options.cleanup ?? false;
     this.storageOption = options.storage;
     if (typeof this.uploadTo === 'string' && this.uploadTo.startsWith('/')) {
       throw new ImproperlyConfigured(

@@ -13,6 +13,7 @@ import { Field } from './fields.ts';
 import { Manager } from './Manager.ts';
 import { modelRegistry } from './registry.ts';
 import { RowSave } from './rowSave.ts';
+import { cleanUpReplacedFiles, rememberRowFiles } from './cleanup.ts';
 
 export { modelRegistry };
 
@@ -130,6 +131,7 @@ export class Model {
         throw new DatabaseError(database, `Row ${row.id} of table "${model.tableName}" in ${database} cannot be loaded: ${problem}`, { cause: error });
       }
     }
+    rememberRowFiles(instance);
     return instance;
   }
 
@@ -186,6 +188,7 @@ export class Model {
       throw error;
     }
     for (const field of fields) await field.postSave(this);
+    await cleanUpReplacedFiles(this, false);
     return this;
   }
 
@@ -194,6 +197,7 @@ export class Model {
     if (this.id === null) throw new ValidationError(`${this.model.name} object can't be deleted because its id is null.`);
     await this.model.objects.filter({ id: this.id }).delete();
     this.id = null;
+    await cleanUpReplacedFiles(this, true);
   }
 
   /** Reloads the fields from the row. */

@@ -3,14 +3,14 @@
  * after the checks every request goes through.
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import { settings } from '../conf/settings.ts';
+import { sendToNode, textAnswer } from '../http/answer.ts';
+import { mediaHandler, type NodeMediaHandler } from '../http/media.ts';
+import { serviceProblemOf } from '../http/problems.ts';
+import { receiveUpload, uploadOptionsFromSettings, uploadSizeLimit, wholeModelForm } from '../http/receiveUpload.ts';
+import { nodeTarget } from '../http/requests.ts';
 import type { ModelClass } from '../models/Model.ts';
-import { storages } from '../storage/handler.ts';
 import { crossSiteProblem, hostProblem } from './guard.ts';
-import { serveMedia } from './media.ts';
-import { mediaPrefixOf } from './mediaName.ts';
-import { renderIndexPage, rowAnchor, type PageState } from './pages.ts';
-import { DEFAULT_UPLOAD_LIMIT, receiveUpload } from './upload.ts';
+import { renderIndexPage, renderProblemPage, rowAnchor, type PageState, type RenderedPage } from './pages.ts';
 
 export interface AppOptions {
   models: readonly ModelClass[];
@@ -20,6 +20,10 @@ export interface AppOptions {
   log?: (line: string) => void;
 }
 
+interface AppContext extends AppOptions {
+  media: NodeMediaHandler;
+}
+
 const PAGE_SECURITY_HEADERS = {
   'X-Content-Type-Options': 'nosniff',
   'X-Frame-Options': 'DENY',
@@ -27,25 +31,11 @@ const PAGE_SECURITY_HEADERS = {
   'Cache-Control': 'no-store',
 } as const;
 
-/** FILE_UPLOAD_MAX_SIZE, or the server's own default when the project sets none. */
-export function uploadLimit(): number {
-  return settings.FILE_UPLOAD_MAX_SIZE ?? DEFAULT_UPLOAD_LIMIT;
+function sendText(response: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): Promise<void> {
+  return sendToNode(textAnswer(status, message, { ...PAGE_SECURITY_HEADERS, ...headers }), response.req.method, response);
 }
 
-function sendText(response: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
-  const body = `${message}\n`;
-  response.writeHead(status, {
-    ...PAGE_SECURITY_HEADERS,
-    'Content-Security-Policy': "default-src 'none'",
-    'Content-Type': 'text/plain; charset=utf-8',
-    'Content-Length': Buffer.byteLength(body),
-    ...headers,
-  });
-  response.end(response.req.method === 'HEAD' ? undefined : body);
-}
-
-async function sendPage(response: ServerResponse, status: number, context: AppOptions, state: PageState, headers: Record<string, string> = {}): Promise<void> {
-  const page = await renderIndexPage({ models: context.models, uploadLimit: uploadLimit() }, state);
+function sendRendered(response: ServerResponse, status: number, page: RenderedPage, headers: Record<string, string>): void {
   response.writeHead(status, {
     ...PAGE_SECURITY_HEADERS,
     'Content-Security-Policy': page.contentSecurityPolicy,
@@ -54,6 +44,21 @@ async function sendPage(response: ServerResponse, status: number, context: AppOp
     ...headers,
   });
   response.end(response.req.method === 'HEAD' ? undefined : page.body);
+}
+
+/** The page, or, when the server's state keeps it from showing the rows (an unreadable database), a page saying so. */
+async function sendPage(response: ServerResponse, status: number, context: AppContext, state: PageState, headers: Record<string, string> = {}): Promise<void> {
+  const pageContext = { models: context.models, uploadLimit: uploadSizeLimit() };
+  let page: RenderedPage;
+  try {
+    page = await renderIndexPage(pageContext, state);
+  } catch (error) {
+    const problem = serviceProblemOf(error, true);
+    if (!problem) throw error;
+    sendRendered(response, problem.status, renderProblemPage(pageContext, problem.message), headers);
+    return;
+  }
+  sendRendered(response, status, page, headers);
 }
 
 function findModel(models: readonly ModelClass[], encodedTable: string): ModelClass | undefined {
@@ -74,13 +79,22 @@ function savedState(models: readonly ModelClass[], query: URLSearchParams): Page
   return { table, id };
 }
 
-async function handleUpload(requestIn: IncomingMessage, response: ServerResponse, context: AppOptions, model: ModelClass): Promise<void> {
+async function handleUpload(requestIn: IncomingMessage, response: ServerResponse, context: AppContext, model: ModelClass): Promise<void> {
   const crossSite = crossSiteProblem(requestIn);
   if (crossSite) {
-    sendText(response, 403, crossSite, { Connection: 'close' });
+    await sendText(response, 403, crossSite, { Connection: 'close' });
     return;
   }
-  const outcome = await receiveUpload(requestIn, model, { fileSizeLimit: uploadLimit() });
+  let outcome;
+  try {
+    outcome = await receiveUpload({ headers: requestIn.headers, body: requestIn }, wholeModelForm(model), uploadOptionsFromSettings());
+  } catch (error) {
+    const problem = serviceProblemOf(error, true);
+    if (!problem) throw error;
+    const state: PageState = { refused: { table: model.tableName, message: problem.message, values: {} } };
+    await sendPage(response, problem.status, context, state, { Connection: 'close' });
+    return;
+  }
   if (outcome.ok) {
     // POST-redirect-GET: reloading the page afterwards does not upload again.
     const id = outcome.instance.id ?? 0;
@@ -94,25 +108,22 @@ async function handleUpload(requestIn: IncomingMessage, response: ServerResponse
   await sendPage(response, outcome.status, context, state, outcome.closeConnection ? { Connection: 'close' } : {});
 }
 
-async function route(requestIn: IncomingMessage, response: ServerResponse, context: AppOptions): Promise<void> {
+async function route(requestIn: IncomingMessage, response: ServerResponse, context: AppContext): Promise<void> {
   const problem = hostProblem(requestIn, context.allowedHosts);
   if (problem) {
-    sendText(response, 400, problem);
+    await sendText(response, 400, problem);
     return;
   }
-  const target = requestIn.url ?? '/';
-  if (!target.startsWith('/')) {
-    sendText(response, 400, 'Bad request target.');
+  if (!(requestIn.url ?? '/').startsWith('/')) {
+    await sendText(response, 400, 'Bad request target.');
     return;
   }
-  const queryStart = target.indexOf('?');
-  const rawPath = queryStart === -1 ? target : target.slice(0, queryStart);
-  const rawQuery = queryStart === -1 ? '' : target.slice(queryStart + 1);
+  const { rawPath, rawQuery } = nodeTarget(requestIn);
   const method = requestIn.method ?? 'GET';
 
   if (rawPath === '/') {
     if (method !== 'GET' && method !== 'HEAD') {
-      sendText(response, 405, 'Method not allowed.', { Allow: 'GET, HEAD' });
+      await sendText(response, 405, 'Method not allowed.', { Allow: 'GET, HEAD' });
       return;
     }
     await sendPage(response, 200, context, { saved: savedState(context.models, new URLSearchParams(rawQuery)) });
@@ -122,24 +133,20 @@ async function route(requestIn: IncomingMessage, response: ServerResponse, conte
   if (rawPath.startsWith('/upload/')) {
     const model = findModel(context.models, rawPath.slice('/upload/'.length));
     if (!model) {
-      sendText(response, 404, 'No such model.');
+      await sendText(response, 404, 'No such model.');
     } else if (method !== 'POST') {
-      sendText(response, 405, 'Method not allowed.', { Allow: 'POST' });
+      await sendText(response, 405, 'Method not allowed.', { Allow: 'POST' });
     } else {
       await handleUpload(requestIn, response, context, model);
     }
     return;
   }
 
-  const mediaUrl = settings.MEDIA_URL;
-  if (mediaUrl !== null) {
-    const prefix = mediaPrefixOf(mediaUrl);
-    if (rawPath.startsWith(prefix)) {
-      await serveMedia(requestIn, response, { storage: storages.get('default'), models: context.models }, { prefix, rawPath, rawQuery });
-      return;
-    }
-  }
-  sendText(response, 404, 'Not found.');
+  await context.media(requestIn, response, (error?: unknown) => {
+    // An error passed on is answered as any other (500, logged), not as "not found".
+    if (error !== undefined) throw error;
+    return sendText(response, 404, 'Not found.');
+  });
 }
 
 /** Request targets are attacker-chosen; control characters must not reach the terminal. */
@@ -147,7 +154,8 @@ function printable(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (character) => `\\x${character.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
-export function createRequestListener(context: AppOptions): RequestListener {
+export function createRequestListener(options: AppOptions): RequestListener {
+  const context: AppContext = { ...options, media: mediaHandler({ models: options.models }) };
   return (requestIn, response) => {
     if (context.log) {
       const log = context.log;
@@ -158,7 +166,7 @@ export function createRequestListener(context: AppOptions): RequestListener {
     route(requestIn, response, context).catch((error: unknown) => {
       console.error('filefield serve: error while answering', printable(requestIn.url ?? ''), error);
       if (!response.headersSent) {
-        sendText(response, 500, 'Internal server error: see the server output.', { Connection: 'close' });
+        void sendText(response, 500, 'Internal server error: see the server output.', { Connection: 'close' });
       } else {
         response.destroy();
       }

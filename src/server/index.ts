@@ -5,6 +5,7 @@
 import { createServer, type Server } from 'node:http';
 import { isIP, type AddressInfo } from 'node:net';
 import { loadSettings } from '../conf/load.ts';
+import { settings } from '../conf/settings.ts';
 import { errorCode } from '../errors.ts';
 import type { ModelClass } from '../models/Model.ts';
 import { createRequestListener } from './app.ts';
@@ -60,9 +61,14 @@ export async function serve(options: ServeOptions = {}): Promise<RunningServer> 
     allowedHosts: allowedHostNames(host),
     log: options.logRequests || undefined,
   }));
-  // A slow or stalled client must not hold an upload open for ever.
+  // A slow or stalled client must not hold a connection open for ever, nor many clients take every socket.
+  const idleTimeout = settings.REQUEST_IDLE_TIMEOUT * 1000;
+  // An upload's body is timed by the upload reader, which cleans up and answers 408; the socket's own limit
+  // is the backstop for every other stall (a client that never reads its download).
+  server.timeout = idleTimeout * 2;
+  server.headersTimeout = Math.min(30 * 1000, idleTimeout);
   server.requestTimeout = 10 * 60 * 1000;
-  server.headersTimeout = 30 * 1000;
+  server.maxConnections = settings.SERVE_MAX_CONNECTIONS;
   let address: AddressInfo;
   try {
     address = await listen(server, port, host);

@@ -11,8 +11,8 @@ import { ImageField, type FileField } from '../models/FileField.ts';
 import type { FieldFile } from '../models/FieldFile.ts';
 import type { Model, ModelClass } from '../models/Model.ts';
 import { html, rawHtml, safeUrl, type SafeHtml } from './html.ts';
-import { isInlineImage, safeContentType } from './media.ts';
-import { valueFieldsOf } from './models.ts';
+import { isInlineImage, safeContentType } from '../http/contentHeaders.ts';
+import { valueFieldsOf } from '../http/receiveUpload.ts';
 import { STYLESHEET, STYLESHEET_HASH } from './styles.ts';
 
 /** Rows shown per model, newest first; a dev page, not an admin. */
@@ -208,6 +208,18 @@ function imageOriginsOf(markup: string): string[] {
 
 export async function renderIndexPage(context: PageContext, state: PageState = {}): Promise<RenderedPage> {
   const sections = await Promise.all(context.models.map((model) => renderModel(model, context, state)));
+  return renderDocument(context, sections.length
+    ? html`${sections}`
+    : html`<div class="card"><p class="empty">No models with file fields: list your model modules in the MODELS setting.</p></div>`);
+}
+
+/** The page in place of the rows when the server cannot show them (the database cannot be read). */
+export function renderProblemPage(context: PageContext, message: string): RenderedPage {
+  return renderDocument(context, html`<div class="card"><div class="alert error" role="alert"><strong>Unavailable.</strong> ${message}</div>
+<p class="empty">Media files are still served. Run <code>filefield check</code> to see what is wrong.</p></div>`);
+}
+
+function renderDocument(context: PageContext, main: SafeHtml): RenderedPage {
   const mediaUrl = settings.MEDIA_URL;
   const body = html`<!doctype html>
 <html lang="en">
@@ -223,9 +235,7 @@ export async function renderIndexPage(context: PageContext, state: PageState = {
   <p class="meta">Files from <code>${displayPath(settings.MEDIA_ROOT)}</code>${mediaUrl ? html` served at <code>${mediaUrl}</code>` : ''} · uploads up to ${formatBytes(context.uploadLimit)}</p>
 </div></header>
 <main>
-${sections.length
-  ? sections
-  : html`<div class="card"><p class="empty">No models with file fields: list your model modules in the MODELS setting.</p></div>`}
+${main}
 </main>
 </body>
 </html>

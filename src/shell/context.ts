@@ -110,6 +110,14 @@ async function serveInBackground(options?: { port?: number; host?: string }): Pr
   return serve(options);
 }
 
+/** The stored files no row references (what `filefield cleanup --dry-run` lists); loads the clean-up code on first use. */
+async function orphans(options: { storage?: string; olderThan?: string } = {}): Promise<Array<{ alias: string; name: string; size: number; modifiedTime: Date }>> {
+  const [{ removeOrphans, parseGracePeriod }, { discoverModels }] = await Promise.all([import('../models/cleanup.ts'), import('../server/models.ts')]);
+  const olderThanMs = options.olderThan === undefined ? undefined : parseGracePeriod(options.olderThan);
+  // Every model of MODELS counts, also those the session has not used yet.
+  return removeOrphans({ storage: options.storage, olderThanMs, dryRun: true, models: await discoverModels() });
+}
+
 /** Imports the models and gathers every preload; settings must be loaded (and sandboxed) first. */
 export async function collectPreloads(options: { settingsFile: string }): Promise<Preloads> {
   const roots = [settings.BASE_DIR, path.dirname(options.settingsFile)];
@@ -129,6 +137,7 @@ export async function collectPreloads(options: { settingsFile: string }): Promis
       entries: [
         { name: 'storage', value: defaultStorage, help: describeDefaultStorage() },
         { name: 'storages', value: storages, help: `storages.get(alias), for each of settings.STORAGES (${storages.aliases().join(', ')})` },
+        { name: 'orphans', value: orphans, help: "await orphans({ storage?, olderThan: '1h' }): stored files that no row references (filefield cleanup removes them)" },
       ],
     },
     {

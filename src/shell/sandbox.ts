@@ -14,6 +14,7 @@ import { configure } from '../conf/load.ts';
 import { SECRET_FILE_NAME } from '../conf/secret.ts';
 import { settings, type StorageConfig } from '../conf/settings.ts';
 import { closeActiveDatabase, setDatabaseOptions } from '../models/activeDatabase.ts';
+import { backendNamed } from '../storage/registry.ts';
 
 export interface Sandbox {
   directory: string;
@@ -54,9 +55,10 @@ async function sandboxedStorages(directory: string, notices: string[]): Promise<
   const result: Record<string, StorageConfig> = {};
   for (const [alias, config] of Object.entries(settings.STORAGES)) {
     const options = { ...config.OPTIONS };
-    if (config.BACKEND === 'memory') {
-      result[alias] = { BACKEND: 'memory', OPTIONS: options };
-    } else if (config.BACKEND === 'filesystem') {
+    const sandbox = typeof config.BACKEND === 'string' ? backendNamed(config.BACKEND)?.sandbox ?? 'replace' : 'replace';
+    if (sandbox === 'keep') {
+      result[alias] = { BACKEND: config.BACKEND, OPTIONS: options };
+    } else if (sandbox === 'copy') {
       if (typeof options.location === 'string' && options.location !== settings.MEDIA_ROOT) {
         const copy = join(directory, 'storages', alias);
         await copyFolder(options.location, copy);
@@ -64,7 +66,7 @@ async function sandboxedStorages(directory: string, notices: string[]): Promise<
       } else {
         delete options.location; // MEDIA_ROOT, that is, its copy
       }
-      result[alias] = { BACKEND: 'filesystem', OPTIONS: options };
+      result[alias] = { BACKEND: config.BACKEND, OPTIONS: options };
     } else {
       // A remote or custom backend cannot be copied: an empty in-memory storage stands in for it.
       const name = typeof config.BACKEND === 'string' ? config.BACKEND : config.BACKEND.name;

@@ -5,7 +5,10 @@
 import { relative, sep } from 'node:path';
 import { errorCode } from '../errors.ts';
 import { ContentFile, File, concatBytes } from '../files/File.ts';
-import { MediaRootStorage } from './MediaRootStorage.ts';
+import type {
+  ByteRange, DriverCapabilities, ListPage, ListRequest, ObjectHeaders, ObjectStat, StorageDriver, WriteRequest,
+} from './driver.ts';
+import { MediaRoot, MediaRootDriver, MediaRootStorage, type MediaRootStorageOptions } from './MediaRootStorage.ts';
 
 interface Times {
   created: Date;
@@ -20,7 +23,7 @@ function newTimes(): Times {
 
 class FileNode {
   readonly times = newTimes();
-  constructor(public bytes: Uint8Array) {}
+  constructor(public bytes: Uint8Array, public headers: ObjectHeaders = {}) {}
 }
 
 class DirectoryNode {
@@ -38,19 +41,31 @@ function fsError(code: string, message: string, path: string): Error {
   return Object.assign(new Error(`${code}: ${message}, '${path}'`), { code, path });
 }
 
-export class InMemoryStorage extends MediaRootStorage {
-  private readonly root = new DirectoryNode();
+/** Keys are the name's parts below the root joined by '/' ('' is the root). */
+export class InMemoryDriver extends MediaRootDriver implements StorageDriver {
+  // Local: its names have paths (where they would be on disk), and this process serves its bytes.
+  readonly capabilities: DriverCapabilities = Object.freeze({
+    localPath: true, urlSigning: false, uploadSigning: true, serverSideCopy: true, contentTypes: false, flatListing: false,
+  });
+  private readonly tree = new DirectoryNode();
 
-  /** The name as path parts below the root, after the same checks as on disk ('' is the root). */
-  private partsOf(name: string): string[] {
-    const relativePath = relative(this.location, this.path(name));
-    return relativePath === '' ? [] : relativePath.split(sep);
+  /** The name as path parts below the root, after the same checks as on disk. */
+  keyOf(name: string): string {
+    return relative(this.root.location, this.root.join(name)).split(sep).join('/');
+  }
+
+  path(name: string): string {
+    return this.root.join(name);
+  }
+
+  private partsOf(key: string): string[] {
+    return key === '' ? [] : key.split('/');
   }
 
   /** Walks to a folder, creating missing ones when asked; a file in the way is an error, as on disk. */
   private folderAt(parts: readonly string[], create: boolean): DirectoryNode | undefined {
-    let folder = this.root;
-    let walked = this.location;
+    let folder = this.tree;
+    let walked = this.root.location;
     for (const part of parts) {
       walked += sep + part;
       let child = folder.children.get(part);
@@ -68,91 +83,109 @@ export class InMemoryStorage extends MediaRootStorage {
     return folder;
   }
 
-  private nodeAt(name: string): DirectoryNode | FileNode | undefined {
-    const parts = this.partsOf(name);
-    if (parts.length === 0) return this.root;
+  private nodeAt(key: string): DirectoryNode | FileNode | undefined {
+    const parts = this.partsOf(key);
+    if (parts.length === 0) return this.tree;
     const folder = this.folderAt(parts.slice(0, -1), false);
     return folder?.children.get(parts[parts.length - 1]!);
   }
 
-  private fileAt(name: string): FileNode {
-    const node = this.nodeAt(name);
-    if (node === undefined) throw fsError('ENOENT', 'no such file or directory', name);
-    if (node instanceof DirectoryNode) throw fsError('EISDIR', 'illegal operation on a directory', name);
+  private fileAt(key: string): FileNode {
+    const node = this.nodeAt(key);
+    if (node === undefined) throw fsError('ENOENT', 'no such file or directory', key);
+    if (node instanceof DirectoryNode) throw fsError('EISDIR', 'illegal operation on a directory', key);
     return node;
   }
 
-  private anyNodeAt(name: string): DirectoryNode | FileNode {
-    const node = this.nodeAt(name);
-    if (node === undefined) throw fsError('ENOENT', 'no such file or directory', name);
+  private anyNodeAt(key: string): DirectoryNode | FileNode {
+    const node = this.nodeAt(key);
+    if (node === undefined) throw fsError('ENOENT', 'no such file or directory', key);
     return node;
   }
 
-  protected async _open(name: string): Promise<File> {
-    const node = this.fileAt(name);
+  async read(key: string, name: string, range?: ByteRange): Promise<File> {
+    const node = this.fileAt(key);
     node.times.accessed = new Date();
     // A copy: reads are views of the content they read, and a reader changing them must not change the file.
-    return new ContentFile(node.bytes.slice(), name);
+    const bytes = range === undefined ? node.bytes.slice() : node.bytes.slice(range.start, range.end === undefined ? undefined : range.end + 1);
+    return new ContentFile(bytes, name);
   }
 
-  protected async _save(name: string, content: File): Promise<string> {
+  async write({ content, headers, replace, claim }: WriteRequest): Promise<string> {
     const pieces: Uint8Array[] = [];
     for await (const chunk of content.chunks()) pieces.push(chunk.slice());
-    const bytes = concatBytes(pieces);
-    // The bytes are all here before the name is taken, so no reader sees a partial file; a name taken
-    // meanwhile by a concurrent save gets another one, as on disk.
-    let currentName = name;
+    // The bytes are all here before the name is taken, so no reader sees a partial file.
+    return this.publish(new FileNode(concatBytes(pieces), { ...headers }), replace, claim);
+  }
+
+  private async publish(node: FileNode, replace: boolean, claim: WriteRequest['claim']): Promise<string> {
     for (;;) {
-      const parts = this.partsOf(currentName);
+      const parts = this.partsOf(claim.key);
       const folder = this.folderAt(parts.slice(0, -1), true)!;
       const leaf = parts[parts.length - 1]!;
-      if (!folder.children.has(leaf)) {
-        folder.children.set(leaf, new FileNode(bytes));
+      if (replace || !folder.children.has(leaf)) {
+        folder.children.set(leaf, node);
         folder.touch();
         return parts.join('/');
       }
-      currentName = await this.getAvailableName(currentName);
+      await claim.taken(fsError('EEXIST', 'file already exists', claim.key));
     }
   }
 
-  override async delete(name: string): Promise<void> {
-    const parts = this.partsOf(name);
+  async copy(fromKey: string, { headers, replace, claim }: Omit<WriteRequest, 'content'>): Promise<string> {
+    const source = this.fileAt(fromKey);
+    return this.publish(new FileNode(source.bytes, { ...source.headers, ...headers }), replace, claim);
+  }
+
+  async remove(key: string): Promise<void> {
+    const parts = this.partsOf(key);
     if (parts.length === 0) return;
     const folder = this.folderAt(parts.slice(0, -1), false);
     if (folder?.children.delete(parts[parts.length - 1]!)) folder.touch();
   }
 
-  override async exists(name: string): Promise<boolean> {
+  async exists(key: string): Promise<boolean> {
     try {
-      return this.nodeAt(name) !== undefined;
+      return this.nodeAt(key) !== undefined;
     } catch (error) {
       if (errorCode(error) === 'EEXIST') return false;
       throw error;
     }
   }
 
-  override async listdir(path: string): Promise<[string[], string[]]> {
-    const node = this.anyNodeAt(path);
-    if (node instanceof FileNode) throw fsError('ENOTDIR', 'not a directory', path);
-    const directories: string[] = [];
-    const files: string[] = [];
-    for (const [childName, child] of node.children) (child instanceof DirectoryNode ? directories : files).push(childName);
-    return [directories, files];
+  async list(key: string, _request: ListRequest): Promise<ListPage> {
+    const node = this.anyNodeAt(key);
+    if (node instanceof FileNode) throw fsError('ENOTDIR', 'not a directory', key);
+    const page: ListPage = { folders: [], files: [], cursor: null };
+    for (const [childName, child] of node.children) {
+      if (child instanceof DirectoryNode) page.folders.push(childName);
+      else page.files.push({ name: childName, size: child.bytes.byteLength, modifiedTime: child.times.modified });
+    }
+    return page;
   }
 
-  override async size(name: string): Promise<number> {
-    return this.fileAt(name).bytes.byteLength;
+  async stat(key: string): Promise<ObjectStat> {
+    const node = this.anyNodeAt(key);
+    const size = node instanceof FileNode ? node.bytes.byteLength : 0;
+    return { isFolder: node instanceof DirectoryNode, size, ...node.times };
   }
 
-  override async getAccessedTime(name: string): Promise<Date> {
-    return this.anyNodeAt(name).times.accessed;
+  async headers(key: string): Promise<ObjectHeaders> {
+    return { ...this.fileAt(key).headers };
   }
 
-  override async getCreatedTime(name: string): Promise<Date> {
-    return this.anyNodeAt(name).times.created;
+
+
+
+}
+
+export class InMemoryStorage extends MediaRootStorage {
+  constructor(options: MediaRootStorageOptions = {}) {
+    const root = new MediaRoot(options);
+    super(root, new InMemoryDriver(root));
   }
 
-  override async getModifiedTime(name: string): Promise<Date> {
-    return this.anyNodeAt(name).times.modified;
+  protected override get guardsDelete(): boolean {
+    return false;
   }
 }

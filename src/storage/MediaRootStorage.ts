@@ -6,8 +6,9 @@
 import { resolve, sep } from 'node:path';
 import { settings } from '../conf/settings.ts';
 import { SuspiciousFileOperation } from '../errors.ts';
-import { Storage, type SignedUrlOptions } from './Storage.ts';
-import { signUrl } from './signing.ts';
+import { Storage } from './Storage.ts';
+import type { SignedUpload, SignedUploadRequest, StorageDriver } from './driver.ts';
+import { signUploadUrl, signUrl } from './signing.ts';
 import { mediaUrl } from './urls.ts';
 
 export interface MediaRootStorageOptions {
@@ -32,11 +33,11 @@ export function safeJoin(base: string, name: string): string {
   return finalPath;
 }
 
-export abstract class MediaRootStorage extends Storage {
-  protected readonly options: MediaRootStorageOptions;
+/** The location and URLs of a media root, for the drivers that keep names under one. */
+export class MediaRoot {
+  readonly options: MediaRootStorageOptions;
 
   constructor(options: MediaRootStorageOptions = {}) {
-    super();
     this.options = { ...options };
     // Django appends the missing slash to an explicit base_url (a settings MEDIA_URL is checked instead).
     const baseUrl = this.options.baseUrl;
@@ -65,23 +66,88 @@ export abstract class MediaRootStorage extends Storage {
     return this.options.directoryPermissionsMode ?? settings.FILE_UPLOAD_DIRECTORY_PERMISSIONS;
   }
 
-  override path(name: string): string {
+  join(name: string): string {
     return safeJoin(this.location, name);
   }
 
-  override url(name: string | null): string {
+  url(name: string | null): string {
     return mediaUrl(this.baseUrl, name);
   }
 
   /** A URL under MEDIA_URL that `filefield serve` (or verifySignedUrl) accepts until it expires. */
-  override async signedUrl(name: string, options: SignedUrlOptions): Promise<string> {
+  signedUrl(name: string, expiresIn: number): string {
     // A signature grants access: only to a name of this storage. url() resolves '..' as urljoin does, so
     // url('../admin') is '/admin', a path outside MEDIA_URL that a server checking signatures would honour.
-    this.path(name);
-    return signUrl(this.url(name), options.expiresIn);
+    this.join(name);
+    return signUrl(this.url(name), expiresIn);
   }
 
-  override describe(): string {
+  /** A PUT URL under MEDIA_URL that `filefield serve` accepts for one upload until it expires. */
+  signedUpload(name: string, request: SignedUploadRequest): SignedUpload {
+    this.join(name);
+    return {
+      url: signUploadUrl(this.url(name), request),
+      method: 'PUT',
+      fields: {},
+      headers: request.contentType === undefined ? {} : { 'Content-Type': request.contentType },
+    };
+  }
+
+  describe(): string {
     return `location=${this.location} baseUrl=${this.baseUrl ?? 'none'}`;
+  }
+}
+
+/** What the drivers under a media root share: URLs under MEDIA_URL, signed by this project's key. */
+export abstract class MediaRootDriver {
+  constructor(readonly root: MediaRoot) {}
+
+  url(name: string | null): string {
+    return this.root.url(name);
+  }
+
+  async signedUpload(_key: string, name: string, request: SignedUploadRequest): Promise<SignedUpload> {
+    return this.root.signedUpload(name, request);
+  }
+
+  async signedUrl(_key: string, name: string, expiresIn: number): Promise<string> {
+    return this.root.signedUrl(name, expiresIn);
+  }
+
+  describe(): string {
+    return this.root.describe();
+  }
+}
+
+export abstract class MediaRootStorage extends Storage {
+  protected readonly root: MediaRoot;
+
+  constructor(root: MediaRoot, driver: StorageDriver) {
+    super(driver);
+    this.root = root;
+  }
+
+  protected get options(): MediaRootStorageOptions {
+    return this.root.options;
+  }
+
+  get baseLocation(): string {
+    return this.root.baseLocation;
+  }
+
+  get location(): string {
+    return this.root.location;
+  }
+
+  get baseUrl(): string | null {
+    return this.root.baseUrl;
+  }
+
+  get filePermissionsMode(): number | null {
+    return this.root.filePermissionsMode;
+  }
+
+  get directoryPermissionsMode(): number | null {
+    return this.root.directoryPermissionsMode;
   }
 }

@@ -6,35 +6,22 @@ import { importModule } from '../conf/modules.ts';
 import { settings, onSettingsChange, type StorageConfig } from '../conf/settings.ts';
 import { InvalidStorageError } from '../errors.ts';
 import { Storage, type StorageClass } from './Storage.ts';
-import { FileSystemStorage } from './FileSystemStorage.ts';
-import { InMemoryStorage } from './InMemoryStorage.ts';
+import { backendNamed } from './registry.ts';
 
-/** This module's own extension: `.ts` in the sources, `.js` once built. */
-const OWN_EXTENSION = import.meta.url.slice(import.meta.url.lastIndexOf('.'));
-
-/** Remote backends live in their own modules so that their SDKs load only when used. */
-const REMOTE_BACKENDS: Record<string, string> = {
-  s3: new URL(`./s3/index${OWN_EXTENSION}#S3Storage`, import.meta.url).href,
-  azure: new URL(`./azure/index${OWN_EXTENSION}#AzureStorage`, import.meta.url).href,
-  sftp: new URL(`./sftp/index${OWN_EXTENSION}#SFTPStorage`, import.meta.url).href,
-};
-
-const LOCAL_BACKENDS: Record<string, StorageClass> = {
-  filesystem: FileSystemStorage,
-  memory: InMemoryStorage,
-};
-
-/** Classes imported from module specifiers, by specifier; kept across settings changes. */
+/** Classes imported (registered ones by name, others by module specifier); kept across settings changes. */
 const importedBackends = new Map<string, StorageClass>();
 
-function moduleSpecifierOf(backend: string): string {
-  return REMOTE_BACKENDS[backend] ?? backend;
-}
-
 async function importBackend(backend: string): Promise<StorageClass> {
-  const specifier = moduleSpecifierOf(backend);
-  const cached = importedBackends.get(specifier);
+  const cached = importedBackends.get(backend);
   if (cached) return cached;
+  const registered = backendNamed(backend);
+  if (registered) {
+    const { factory } = registered;
+    const loaded = factory.prototype instanceof Storage ? (factory as StorageClass) : await (factory as () => Promise<StorageClass>)();
+    importedBackends.set(backend, loaded);
+    return loaded;
+  }
+  const specifier = backend;
   const hash = specifier.lastIndexOf('#');
   const modulePath = specifier.slice(0, hash);
   const exportName = specifier.slice(hash + 1);
@@ -57,7 +44,7 @@ async function importBackend(backend: string): Promise<StorageClass> {
       `Could not find backend '${backend}': module "${modulePath}" does not export a Storage class named "${exportName}".`,
     );
   }
-  importedBackends.set(specifier, exported as StorageClass);
+  importedBackends.set(backend, exported as StorageClass);
   return exported as StorageClass;
 }
 
@@ -94,7 +81,7 @@ export class StorageHandler {
   /** Imports every backend that lives in a module, so that get() can stay synchronous. */
   async load(backends: Readonly<Record<string, StorageConfig>> = this.backends): Promise<void> {
     for (const { BACKEND } of Object.values(backends)) {
-      if (typeof BACKEND === 'string' && !(BACKEND in LOCAL_BACKENDS)) await importBackend(BACKEND);
+      if (typeof BACKEND === 'string') await importBackend(BACKEND);
     }
   }
 
@@ -109,9 +96,9 @@ export class StorageHandler {
 
   private backendClass(alias: string, backend: string | StorageClass): StorageClass {
     if (typeof backend === 'function') return backend;
-    const local = LOCAL_BACKENDS[backend];
-    if (local) return local;
-    const imported = importedBackends.get(moduleSpecifierOf(backend));
+    const registered = backendNamed(backend)?.factory;
+    if (registered?.prototype instanceof Storage) return registered as StorageClass;
+    const imported = importedBackends.get(backend);
     if (imported) return imported;
     throw new InvalidStorageError(
       `The backend '${backend}' of STORAGES.${alias} is not loaded yet: settings that name a module must be applied with `

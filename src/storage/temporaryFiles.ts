@@ -3,7 +3,7 @@
  * dot and a fixed prefix (so listings hide them) and carry the writer's process id, so that the ones a
  * killed process left behind can be told from saves still under way and removed.
  */
-import { randomString } from './Storage.ts';
+import { randomString } from './random.ts';
 import { processIsAlive } from '../db/lock.ts';
 
 export const TEMPORARY_PREFIX = '.filefield-tmp-';

@@ -16,7 +16,7 @@ import { isAbsolute } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { ContentFile, File, Storage, SuspiciousFileOperation } from '../../src/index.ts';
+import { ContentFile, File, InMemoryStorage, Storage, SuspiciousFileOperation } from '../../src/index.ts';
 
 export interface ConformanceOptions {
   /**
@@ -522,6 +522,78 @@ export function storageConformance(
       }
       const [, files] = await s.listdir(folder);
       assert.deepEqual(sorted(files), sorted(names.map(basenameOf)));
+    });
+
+    test('copy() and move() store under a free name as save() chooses one, with the same bytes', async () => {
+      const s = storage();
+      const folder = randomFolder();
+      const original = await s.save(`${folder}/original.txt`, new ContentFile('copied bytes'));
+      assert.equal(await s.copy(original, `${folder}/copy.txt`), `${folder}/copy.txt`);
+      const again = await s.copy(original, `${folder}/copy.txt`);
+      assert.match(again, new RegExp(`^${folder}/copy_${RANDOM_SEVEN}\\.txt$`));
+      assert.equal((await readStored(s, again)).toString(), 'copied bytes');
+      const moved = await s.move(original, `${folder}/sub/moved.txt`);
+      assert.equal(moved, `${folder}/sub/moved.txt`);
+      assert.equal(await s.exists(original), false);
+      assert.equal((await readStored(s, moved)).toString(), 'copied bytes');
+      await assertSuspicious(() => s.copy(moved, '../outside.txt'), "Detected path traversal attempt in '../outside.txt'");
+    });
+
+    test('copyTo() copies a file into another storage', async () => {
+      const s = storage();
+      const folder = randomFolder();
+      const name = await s.save(`${folder}/across.bin`, new ContentFile(new Uint8Array([1, 2, 3, 250])));
+      const other = new InMemoryStorage({ baseUrl: '/other/' });
+      assert.equal(await s.copyTo(other, name), name);
+      assert.deepEqual(await readStored(other, name), Buffer.from([1, 2, 3, 250]));
+      assert.equal(await other.copyTo(s, name, `${folder}/back.bin`), `${folder}/back.bin`);
+      assert.deepEqual(await readStored(s, `${folder}/back.bin`), Buffer.from([1, 2, 3, 250]));
+    });
+
+    test('listAll() streams every file under a folder page by page; deleteAll() removes them', async () => {
+      const s = storage();
+      const folder = randomFolder();
+      const expected: string[] = [];
+      await Promise.all(Array.from({ length: 25 }, async (_, index) => {
+        const name = `${folder}/${index % 3 === 0 ? 'nested/deeper/' : index % 3 === 1 ? 'nested/' : ''}file-${index}.txt`;
+        expected.push(await s.save(name, new ContentFile('x'.repeat(index))));
+      }));
+      const listed: Array<{ name: string; size: number; modifiedTime: Date }> = [];
+      for await (const entry of s.listAll(folder, { pageSize: 4 })) listed.push(entry);
+      assert.deepEqual(sorted(listed.map((entry) => entry.name)), sorted(expected));
+      for (const entry of listed) {
+        assert.equal(entry.size, Number(/file-(\d+)/.exec(entry.name)![1]), entry.name);
+        assertNearNow(entry.modifiedTime, entry.name);
+      }
+      const shallow: string[] = [];
+      for await (const entry of s.listAll(`${folder}/nested`, { recursive: false, pageSize: 4 })) shallow.push(entry.name);
+      assert.deepEqual(sorted(shallow), sorted(expected.filter((name) => /^[^/]+\/nested\/file-/.test(name))));
+      assert.equal(await s.deleteAll(`${folder}/nested`), 17);
+      const left: string[] = [];
+      for await (const entry of s.listAll(folder)) left.push(entry.name);
+      assert.deepEqual(sorted(left), sorted(expected.filter((name) => !name.includes('/nested/'))));
+      assert.equal(await s.deleteAll(folder), 8);
+    });
+
+    test('object headers given to save() are kept with the file (or refused clearly), never listed as a file', async () => {
+      const s = storage();
+      const folder = randomFolder();
+      const headers = { contentType: 'text/csv', cacheControl: 'max-age=60', contentDisposition: 'attachment; filename="r.csv"', metadata: { owner: 'ada' } };
+      let name: string;
+      try {
+        name = await s.save(`${folder}/report.csv`, new ContentFile('a,b\n'), headers);
+      } catch (error) {
+        assert.ok(error instanceof RangeError && /keeps no object headers/.test(error.message), String(error));
+        assert.equal(await s.exists(`${folder}/report.csv`), false);
+        return;
+      }
+      assert.deepEqual(await s.headers(name), headers);
+      assert.deepEqual((await s.listdir(folder))[1], ['report.csv']);
+      const copied = await s.copy(name, `${folder}/copied.csv`);
+      assert.deepEqual(await s.headers(copied), headers);
+      await s.delete(name);
+      await s.delete(copied);
+      assert.deepEqual(await s.listdir(folder), [[], []]);
     });
 
     test('signedUrl() returns a URL string (where the backend signs URLs)', async (t) => {

@@ -47,7 +47,15 @@ export interface ServeProject {
   close(): Promise<void>;
 }
 
-export async function startServeProject(extraSettings: SettingsInput = {}): Promise<ServeProject> {
+export interface MediaProject {
+  dir: string;
+  mediaRoot: string;
+  /** Removes the project's folder. */
+  remove(): void;
+}
+
+/** A temporary project folder, configured: its media and database inside, the recording storage as default. */
+export async function createMediaProject(extraSettings: SettingsInput = {}): Promise<MediaProject> {
   const dir = realpathSync(mkdtempSync(join(tmpdir(), 'filefield-serve-')));
   await configure({
     BASE_DIR: dir,
@@ -55,15 +63,20 @@ export async function startServeProject(extraSettings: SettingsInput = {}): Prom
     STORAGES: { default: { BACKEND: RecordingStorage } },
     ...extraSettings,
   });
+  return { dir, mediaRoot: settings.MEDIA_ROOT, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export async function startServeProject(extraSettings: SettingsInput = {}): Promise<ServeProject> {
+  const project = await createMediaProject(extraSettings);
   const server = await serve({ port: 0, host: '127.0.0.1', models: [Profile, Document], announce: false });
   return {
-    dir,
-    mediaRoot: settings.MEDIA_ROOT,
+    dir: project.dir,
+    mediaRoot: project.mediaRoot,
     server,
     origin: server.url.replace(/\/$/, ''),
     async close() {
       await server.close();
-      rmSync(dir, { recursive: true, force: true });
+      project.remove();
     },
   };
 }
@@ -102,7 +115,7 @@ export function rawGet(origin: string, target: string, headers: Record<string, s
 }
 
 /** A multipart upload to a model's form, as a browser on the page would send it. */
-export function upload(project: ServeProject, table: string, parts: Record<string, string | { bytes: Uint8Array<ArrayBuffer>; filename: string }>, headers: Record<string, string> = {}): Promise<Response> {
+export function upload(project: { origin: string }, table: string, parts: Record<string, string | { bytes: Uint8Array<ArrayBuffer>; filename: string }>, headers: Record<string, string> = {}): Promise<Response> {
   const form = new FormData();
   for (const [name, value] of Object.entries(parts)) {
     if (typeof value === 'string') form.append(name, value);

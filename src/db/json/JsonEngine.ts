@@ -12,6 +12,13 @@ import type { Row, SelectQuery, TableSchema, Where } from '../schema.ts';
 /** What a file field's value was before the columns were flat (`picture: { name, size, … }`), by column suffix. */
 const LEGACY_FILE_KEYS: Record<string, string> = { size: '_size', contentType: '_content_type', width: '_width', height: '_height' };
 
+/** The name a file column holds, in a row of either layout ('' for none). */
+function upgradedName(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const name = (value as { name?: unknown } | null)?.name;
+  return typeof name === 'string' ? name : '';
+}
+
 /** A row as written by filefield before file fields had columns of their own, read as today's. */
 function upgradeLegacyRow(row: Row): Row {
   let upgraded: Row | null = null;
@@ -51,8 +58,18 @@ export class JsonEngine implements DatabaseEngine {
     return ((await this.database.read()).tables[schema.name] ?? []).map(upgradeLegacyRow);
   }
 
+  /** The rows a query can match: through the index of an indexed column it asks an exact value of, else all. */
+  private async candidates(schema: TableSchema, where: Where | undefined): Promise<Row[]> {
+    const parts = where?.kind === 'and' ? where.parts : where ? [where] : [];
+    const exact = parts.find((part): part is Extract<Where, { kind: 'lookup' }> =>
+      part.kind === 'lookup' && part.lookup === 'exact' && typeof part.value === 'string'
+      && schema.columns.some((column) => column.name === part.column && column.indexed));
+    if (!exact) return (await this.database.read()).tables[schema.name] ?? [];
+    return this.database.rowsWhere(schema.name, exact.column, (value) => upgradedName(value), exact.value);
+  }
+
   async select(schema: TableSchema, query: SelectQuery): Promise<Row[]> {
-    const table = (await this.database.read()).tables[schema.name] ?? [];
+    const table = await this.candidates(schema, query.where);
     const start = query.offset ?? 0;
     const end = query.limit === undefined ? Infinity : start + query.limit;
     const [only, ...more] = query.orderBy ?? [];

@@ -56,7 +56,7 @@ export interface ResolvedAzureOptions {
   timeoutSecs: number | null;
 }
 
-const KNOWN_OPTIONS = new Set([
+export const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   'accountName', 'accountKey', 'connectionString', 'sasToken', 'container', 'location', 'customDomain', 'expirationSecs',
   'overwriteFiles', 'cacheControl', 'endpoint', 'blockSize', 'uploadMaxConnections', 'maxTries', 'timeoutSecs',
 ]);

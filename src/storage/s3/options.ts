@@ -117,7 +117,7 @@ export const MIN_PART_SIZE = 5 * MiB;
 /** The longest a SigV4 presigned URL may live. */
 export const MAX_PRESIGN_SECONDS = 7 * 24 * 3600;
 
-const KNOWN_OPTIONS = new Set([
+export const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   'bucket', 'region', 'endpoint', 'forcePathStyle', 'accessKeyId', 'secretAccessKey', 'sessionToken', 'location',
   'customDomain', 'urlProtocol', 'querystringAuth', 'querystringExpire', 'defaultAcl', 'fileOverwrite',
   'objectParameters', 'maxMemorySize', 'multipartChunkSize', 'requestChecksumCalculation',

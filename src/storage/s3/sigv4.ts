@@ -76,3 +76,56 @@ export function presignUrl(request: PresignRequest): string {
   const signed = canonicalQuery([...parameters, ['X-Amz-Signature', signature]]);
   return `${url.origin}${url.pathname}?${signed}`;
 }
+
+export interface PostPolicyRequest {
+  /** The bucket's URL (the form's action). */
+  url: URL;
+  bucket: string;
+  key: string;
+  region: string;
+  credentials: StaticCredentials;
+  /** Seconds the form stays valid. */
+  expiresIn: number;
+  /** Form fields the upload must send exactly as given (Content-Type…), beside the key. */
+  fields: Record<string, string>;
+  /** The largest upload in bytes, as a content-length-range condition; none when absent. */
+  maxSize?: number;
+  signingDate?: Date;
+}
+
+export interface PostPolicy {
+  expiration: string;
+  conditions: unknown[];
+}
+
+/**
+ * An S3 presigned POST: the fields of a browser form that may upload one object, and the policy they carry
+ * (signed with SigV4: the signature is the HMAC of the base64 policy under the day's signing key).
+ * Reference: https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-HTTPPOSTConstructPolicy.html
+ */
+export function presignPost(request: PostPolicyRequest): { fields: Record<string, string>; policy: PostPolicy } {
+  const signingDate = request.signingDate ?? new Date();
+  const { dateTime, day } = timestamps(signingDate);
+  const { credentials } = request;
+  const fields: Record<string, string> = {
+    key: request.key,
+    ...request.fields,
+    'x-amz-algorithm': ALGORITHM,
+    'x-amz-credential': `${credentials.accessKeyId}/${day}/${request.region}/s3/aws4_request`,
+    'x-amz-date': dateTime,
+    ...(credentials.sessionToken ? { 'x-amz-security-token': credentials.sessionToken } : {}),
+  };
+  const policy: PostPolicy = {
+    expiration: new Date(signingDate.getTime() + request.expiresIn * 1000).toISOString(),
+    conditions: [
+      { bucket: request.bucket },
+      ...Object.entries(fields).map(([name, value]) => ({ [name]: value })),
+      ...(request.maxSize === undefined ? [] : [['content-length-range', 0, request.maxSize]]),
+    ],
+  };
+  const encoded = Buffer.from(JSON.stringify(policy), 'utf8').toString('base64');
+  let signingKey = hmac(`AWS4${credentials.secretAccessKey}`, day);
+  for (const part of [request.region, 's3', 'aws4_request']) signingKey = hmac(signingKey, part);
+  const signature = createHmac('sha256', signingKey).update(encoded, 'utf8').digest('hex');
+  return { fields: { ...fields, policy: encoded, 'x-amz-signature': signature }, policy };
+}

@@ -33,6 +33,8 @@ export interface Lease {
   sftp: SFTPWrapper;
   /** Gives the session back (idempotent). */
   release(): void;
+  /** Marks the session as dropped (a request found it lost): the next lease opens a new connection. */
+  discard(): void;
 }
 
 const NETWORK_REASONS: Record<string, string> = {
@@ -43,6 +45,11 @@ const NETWORK_REASONS: Record<string, string> = {
   ENETUNREACH: 'the network is unreachable.',
   ECONNRESET: 'the server closed the connection at once (a firewall, or MaxStartups on the server?).',
 };
+
+/** Whether ssh2-sftp-client still has its SFTP channel (it drops it when the connection ends). */
+function hasChannel(client: SftpClient): boolean {
+  return (client as unknown as { sftp?: unknown }).sftp !== undefined;
+}
 
 export class SftpConnection {
   private current: Promise<Session> | null = null;
@@ -58,14 +65,27 @@ export class SftpConnection {
    * (not because of what it asked) runs once more on a new connection: only for work that is safe to repeat.
    */
   async run<T>(work: (client: SftpClient) => Promise<T>, options: { retry?: boolean } = {}): Promise<T> {
+    return this.withLease(async (lease) => {
+      try {
+        return await work(lease.client);
+      } finally {
+        lease.release();
+      }
+    }, options);
+  }
+
+  /**
+   * Runs `work` with a lease that it must release. With `retry`, work that found the connection dropped runs
+   * once more, on a new connection (the dropped one is discarded first, whether or not its client noticed).
+   */
+  async withLease<T>(work: (lease: Lease) => Promise<T>, options: { retry?: boolean } = {}): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       const lease = await this.lease();
       try {
-        return await work(lease.client);
+        return await work(lease);
       } catch (error) {
         if (!(options.retry && attempt === 0 && isConnectionLost(error))) throw error;
-      } finally {
-        lease.release();
+        lease.discard();
       }
     }
   }
@@ -82,6 +102,10 @@ export class SftpConnection {
         if (released) return;
         released = true;
         if (--session.users === 0) session.socket.unref();
+      },
+      discard: () => {
+        session.closed = true;
+        session.socket.destroy();
       },
     };
   }
@@ -109,7 +133,9 @@ export class SftpConnection {
         if (this.current === pending) this.current = null;
         throw error;
       }
-      if (!session.closed) return session;
+      // The client may have given its channel up on an end it handled itself, without telling us.
+      if (!session.closed && hasChannel(session.client)) return session;
+      session.closed = true;
       if (this.current === pending) this.current = null;
     }
   }

@@ -31,7 +31,8 @@ export function isConnectionLost(error: unknown): boolean {
   if (error instanceof SftpConnectionFailure) return true;
   const code = codeOf(error);
   if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'ERR_NOT_CONNECTED') return true;
-  return /Unexpected (close|end) event|No SFTP connection|Not connected|connection lost/i.test(firstLineOf(error));
+  // "No response from server": ssh2 fails the requests still pending when the channel closes.
+  return /Unexpected (close|end) event|No SFTP connection|Not connected|connection lost|No response from server/i.test(firstLineOf(error));
 }
 
 export interface SftpErrorContext {

@@ -55,7 +55,7 @@ export interface ResolvedSFTPOptions {
   connectTimeoutMs: number;
 }
 
-const KNOWN_OPTIONS = new Set([
+export const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   'host', 'port', 'username', 'privateKey', 'passphrase', 'password', 'knownHostKey', 'root', 'baseUrl', 'fileMode',
   'dirMode', 'overwriteFiles', 'connectTimeoutSecs',
 ]);

@@ -23,8 +23,20 @@ export function pieceSizeFor(sftp: SFTPWrapper, kind: 'read' | 'write'): number 
   return typeof limit === 'number' && limit > 0 ? Math.min(limit, LARGEST_PIECE_SIZE) : SAFE_PIECE_SIZE;
 }
 
+/**
+ * Sends one request on the channel, failing at once when the channel is no longer open: ssh2 then keeps the
+ * request's callback but never sends it, so it would wait for ever (requests pending when the channel closes
+ * are failed by ssh2 itself, "No response from server").
+ */
+function sent<T>(sftp: SFTPWrapper, send: (resolve: (value: T) => void, reject: (error: Error) => void) => void): Promise<T> {
+  if ((sftp as unknown as { outgoing?: { state?: string } }).outgoing?.state !== 'open') {
+    return Promise.reject(Object.assign(new Error('No SFTP connection: the channel is closed'), { code: 'ERR_NOT_CONNECTED' }));
+  }
+  return new Promise<T>(send);
+}
+
 function openHandle(sftp: SFTPWrapper, path: string, flags: 'r' | 'wx', mode?: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
+  return sent(sftp, (resolve, reject) => {
     const done = (error: Error | undefined, handle: Buffer) => (error ? reject(error) : resolve(handle));
     if (mode === undefined) sftp.open(path, flags, done);
     else sftp.open(path, flags, { mode }, done);
@@ -32,11 +44,11 @@ function openHandle(sftp: SFTPWrapper, path: string, flags: 'r' | 'wx', mode?: n
 }
 
 function closeHandle(sftp: SFTPWrapper, handle: Buffer): Promise<void> {
-  return new Promise((resolve, reject) => sftp.close(handle, (error) => (error ? reject(error) : resolve())));
+  return sent(sftp, (resolve, reject) => sftp.close(handle, (error) => (error ? reject(error) : resolve())));
 }
 
 function writeAt(sftp: SFTPWrapper, handle: Buffer, data: Buffer, position: number): Promise<void> {
-  return new Promise((resolve, reject) => {
+  return sent(sftp, (resolve, reject) => {
     sftp.write(handle, data, 0, data.byteLength, position, (error) => (error ? reject(error) : resolve()));
   });
 }
@@ -46,7 +58,7 @@ async function readAt(sftp: SFTPWrapper, handle: Buffer, position: number, lengt
   const buffer = Buffer.allocUnsafe(length);
   let filled = 0;
   while (filled < length) {
-    const bytesRead = await new Promise<number>((resolve, reject) => {
+    const bytesRead = await sent<number>(sftp, (resolve, reject) => {
       sftp.read(handle, buffer, filled, length - filled, position + filled, (error, count) => (error ? reject(error) : resolve(count)));
     });
     if (bytesRead === 0) break;

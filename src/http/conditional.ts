@@ -1,7 +1,15 @@
 /**
  * Conditional and partial requests (RFC 9110 §13 and §14): validators, 304 decisions and single byte ranges.
  */
-import type { IncomingHttpHeaders } from 'node:http';
+/** The request headers these decisions read (lower-case names), from a Node request or a web Request alike. */
+export interface RequestHeaders {
+  range?: string;
+  'if-none-match'?: string;
+  'if-modified-since'?: string;
+  'if-range'?: string;
+}
+
+export const CONDITIONAL_HEADER_NAMES = ['range', 'if-none-match', 'if-modified-since', 'if-range'] as const;
 
 export interface Validators {
   etag: string | undefined;
@@ -37,7 +45,7 @@ function parseHttpDate(value: string | undefined): number | undefined {
  * Whether a GET/HEAD may be answered 304. If-None-Match wins over If-Modified-Since when both are sent
  * (RFC 9110 §13.2.2); tags compare weakly, as that section asks for this header.
  */
-export function isNotModified(headers: IncomingHttpHeaders, validators: Validators): boolean {
+export function isNotModified(headers: RequestHeaders, validators: Validators): boolean {
   const ifNoneMatch = headers['if-none-match'];
   if (ifNoneMatch !== undefined) {
     if (validators.etag === undefined) return false;
@@ -50,10 +58,9 @@ export function isNotModified(headers: IncomingHttpHeaders, validators: Validato
 }
 
 /** Whether a Range may be honoured: without If-Range always; with it only if the validator still matches (strongly). */
-export function ifRangeAllows(headers: IncomingHttpHeaders, validators: Validators): boolean {
+export function ifRangeAllows(headers: RequestHeaders, validators: Validators): boolean {
   const ifRange = headers['if-range'];
   if (ifRange === undefined) return true;
-  if (typeof ifRange !== 'string') return false;
   const trimmed = ifRange.trim();
   if (trimmed.startsWith('"') || trimmed.startsWith('W/')) {
     return !trimmed.startsWith('W/') && validators.etag !== undefined && trimmed === validators.etag;

@@ -1,18 +1,20 @@
 /**
- * The upload form's POST: multipart data streamed through busboy straight into the model's file fields,
- * with limits on every part. Files are stored as they arrive and the row is written once all parts were
+ * An upload's multipart body (the upload page's form, uploadHandler's), streamed through busboy straight
+ * into the model's file fields, with limits on every part. Files are stored as they arrive and the row is written once all parts were
  * accepted; when anything is refused, the files already stored for this request are deleted again, so
  * nothing refused is kept: no file, no row. Until the row is written, the stored files are in the upload
  * journal, so a server killed mid-request leaves no orphan either (the next save sweeps it).
  */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import busboy from 'busboy';
+import { settings } from '../conf/settings.ts';
 import { FileTooLarge, SuspiciousOperation, ValidationError } from '../errors.ts';
 import { File, formatBytes } from '../files/File.ts';
 import type { FieldFile } from '../models/FieldFile.ts';
+import { Field } from '../models/fields.ts';
+import { FileField } from '../models/FileField.ts';
 import type { Model, ModelClass } from '../models/Model.ts';
-import { valueFieldsOf } from './models.ts';
 
 /** The upload size limit when FILE_UPLOAD_MAX_SIZE is not set: a dev server should not fill the disk by accident. */
 export const DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024;
@@ -22,11 +24,13 @@ const FIELD_VALUE_LIMIT = 64 * 1024;
 const FILE_NAME_LIMIT = 255;
 const SPARE_FIELDS = 4;
 
+export type RefusalStatus = 400 | 408 | 413;
+
 export type UploadOutcome =
   | { ok: true; instance: Model }
   | {
       ok: false;
-      status: 400 | 413;
+      status: RefusalStatus;
       message: string;
       /** The text the user typed, to fill the form in again. */
       values: Record<string, string>;
@@ -35,7 +39,7 @@ export type UploadOutcome =
     };
 
 class UploadRefused extends Error {
-  constructor(readonly status: 400 | 413, message: string) {
+  constructor(readonly status: RefusalStatus, message: string) {
     super(message);
   }
 }
@@ -85,15 +89,41 @@ function refusalOf(error: unknown): UploadRefused | null {
   return null;
 }
 
+/** The fields a form fills with text (everything but files). */
+export function valueFieldsOf(model: ModelClass): [string, Field][] {
+  return Object.entries(model.fields).filter(([, field]) => field instanceof Field && !(field instanceof FileField));
+}
+
+/** What a form may set: some of the model's file fields, some of its other fields. */
+export interface UploadForm {
+  model: ModelClass;
+  fileFields: readonly string[];
+  valueFields: readonly string[];
+}
+
+/** A form for every field of the model (the upload page's). */
+export function wholeModelForm(model: ModelClass): UploadForm {
+  return { model, fileFields: model.fileFields().map(([name]) => name), valueFields: valueFieldsOf(model).map(([name]) => name) };
+}
+
 export interface UploadOptions {
   /** The largest file accepted, in bytes. */
   fileSizeLimit: number;
+  /** A body that sends nothing for this long (ms) is refused and its connection closed. */
+  idleTimeout: number;
 }
 
-/** Reads the multipart body of `request` into a new instance of `model`, and saves it if everything was accepted. */
-export async function receiveUpload(request: IncomingMessage, model: ModelClass, options: UploadOptions): Promise<UploadOutcome> {
-  const fileFields = new Map(model.fileFields());
-  const valueFields = new Map(valueFieldsOf(model));
+/** A request body and its headers, from a Node request or a web Request turned into a stream. */
+export interface IncomingUpload {
+  headers: IncomingHttpHeaders;
+  body: Readable;
+}
+
+/** Reads the multipart body into a new instance of the form's model, and saves it if everything was accepted. */
+export async function receiveUpload(request: IncomingUpload, form: UploadForm, options: UploadOptions): Promise<UploadOutcome> {
+  const { model } = form;
+  const fileFields = new Map(model.fileFields().filter(([name]) => form.fileFields.includes(name)));
+  const valueFields = new Map(valueFieldsOf(model).filter(([name]) => form.valueFields.includes(name)));
   const bodyLimit = options.fileSizeLimit * fileFields.size + FORM_OVERHEAD_LIMIT;
   const values: Record<string, string> = {};
   const refuse = (refusal: UploadRefused, closeConnection = false): UploadOutcome =>
@@ -130,7 +160,6 @@ export async function receiveUpload(request: IncomingMessage, model: ModelClass,
   const filesReceived = new Set<string>();
   let refusal: UploadRefused | null = null;
   let unexpected: { error: unknown } | null = null;
-  let bodyTooLarge = false;
   const fail = (error: unknown): void => {
     if (refusal || unexpected) return;
     refusal = refusalOf(error);
@@ -151,7 +180,7 @@ export async function receiveUpload(request: IncomingMessage, model: ModelClass,
 
   parser.on('field', (name, value, info) => {
     enqueue(() => {
-      if (!valueFields.has(name)) throw new UploadRefused(400, `${model.name} has no field '${name}'.`);
+      if (!valueFields.has(name)) throw new UploadRefused(400, unexpectedField(model, name));
       if (info.valueTruncated) throw new UploadRefused(400, `${name}: The value is too long.`);
       values[name] = value;
       try {
@@ -178,7 +207,7 @@ export async function receiveUpload(request: IncomingMessage, model: ModelClass,
     const field = fileFields.get(name);
     if (refusal || unexpected || !field) {
       drain();
-      if (!field) fail(new UploadRefused(400, `${model.name} has no file field '${name}'.`));
+      if (!field) fail(new UploadRefused(400, unexpectedField(model, name, 'file ')));
       return;
     }
     if (filesReceived.has(name)) {
@@ -232,30 +261,52 @@ export async function receiveUpload(request: IncomingMessage, model: ModelClass,
     });
   });
 
+  const { body } = request;
   let received = 0;
-  request.on('data', (chunk: Buffer) => {
+  let ended = false;
+  let bodyStopped = false;
+  const stopReading = (refusal: UploadRefused): void => {
+    if (bodyStopped) return;
+    bodyStopped = true;
+    fail(refusal);
+    body.unpipe(parser);
+    parser.destroy(new Error(refusal.message));
+  };
+  const idleTimer = setTimeout(function idle() {
+    // Paused, the body waits for our save (a slow storage), not for the client.
+    if (body.readableFlowing === false) idleTimer.refresh();
+    else stopReading(idleRefusal(options.idleTimeout));
+  }, options.idleTimeout);
+  body.on('data', (chunk: Buffer) => {
+    idleTimer.refresh();
     received += chunk.byteLength;
-    if (received > bodyLimit && !bodyTooLarge) {
-      bodyTooLarge = true;
-      fail(bodyTooLargeRefusal);
-      request.unpipe(parser);
-      parser.destroy(new Error('The upload is too large.'));
-    }
+    if (received > bodyLimit) stopReading(bodyTooLargeRefusal);
   });
-  request.once('close', () => {
-    if (!request.complete) parser.destroy(new Error('The client went away.'));
+  body.once('end', () => {
+    ended = true;
+    clearTimeout(idleTimer);
   });
-  request.pipe(parser);
+  // A broken body (a web stream cancelled, a socket reset) is a client gone away, not a crash.
+  body.on('error', () => undefined);
+  body.once('close', () => {
+    clearTimeout(idleTimer);
+    if (!ended) parser.destroy(new Error('The client went away.'));
+  });
+  body.pipe(parser);
 
-  await parsed;
-  await work;
+  try {
+    await parsed;
+    await work;
+  } finally {
+    clearTimeout(idleTimer);
+  }
 
   const failure = unexpected as { error: unknown } | null;
   const refused = refusal as UploadRefused | null;
   if (failure || refused) {
     await deleteStored(stored);
     if (failure) throw failure.error;
-    return refuse(refused!, bodyTooLarge);
+    return refuse(refused!, bodyStopped);
   }
   try {
     instance.fullClean();
@@ -269,6 +320,14 @@ export async function receiveUpload(request: IncomingMessage, model: ModelClass,
   return { ok: true, instance };
 }
 
+function unexpectedField(model: ModelClass, name: string, kind = ''): string {
+  return name in model.fields ? `${name}: This form does not set this field.` : `${model.name} has no ${kind}field '${name}'.`;
+}
+
+function idleRefusal(timeout: number): UploadRefused {
+  return new UploadRefused(408, `The upload sent nothing for ${timeout / 1000} s and was dropped.`);
+}
+
 /** busboy's messages end with or without a full stop; ours always end with exactly one. */
 function sentence(message: string): string {
   return message.endsWith('.') ? message : `${message}.`;
@@ -276,4 +335,14 @@ function sentence(message: string): string {
 
 async function deleteStored(stored: readonly FieldFile[]): Promise<void> {
   for (const fieldFile of stored) await fieldFile.delete({ save: false }).catch(() => undefined);
+}
+
+/** FILE_UPLOAD_MAX_SIZE, or the handlers' own default when the project sets none. */
+export function uploadSizeLimit(): number {
+  return settings.FILE_UPLOAD_MAX_SIZE ?? DEFAULT_UPLOAD_LIMIT;
+}
+
+/** The limits of the current settings. */
+export function uploadOptionsFromSettings(): UploadOptions {
+  return { fileSizeLimit: uploadSizeLimit(), idleTimeout: settings.REQUEST_IDLE_TIMEOUT * 1000 };
 }
