@@ -33,7 +33,6 @@ forEachEngine((engine) => {
     return everythingIn(folder).filter((entry) => !fs.statSync(join(folder, entry)).isDirectory());
   }
 
-
   class SvgProfile extends Model {
     static override table = 'SvgProfile';
     static override fields = { picture: new ImageField({ uploadTo: 'svgs', allowSvg: true }) };
