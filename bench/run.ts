@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: the figures the issues ask for, measured on this machine. Not a test: it prints.
  *   npm run bench                 everything
- *   npm run bench -- storage rows  only some parts (storage, rows, shell, media, s3)
+ *   npm run bench -- storage rows  only some parts (storage, rows, engines, savepath, shell, media, s3)
  */
 import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { copyFile, readFile } from 'node:fs/promises';
@@ -109,6 +109,16 @@ const parts: Record<string, (workspace: string) => Promise<void>> = {
     const { benchShell } = await import('./shell.ts');
     report("## start-up: filefield shell -c 1 beside Django's manage.py shell -c 1, --help, serve");
     await benchShell(report);
+  },
+  engines: async (workspace) => {
+    const { benchEngines } = await import('./engines.ts');
+    report('## the article\'s save per engine, side by side with Django on SQLite');
+    await benchEngines(report, workspace);
+  },
+  savepath: async () => {
+    const { benchSavePath } = await import('./savePath.ts');
+    report('## where the time of the article\'s save goes (medians of each part alone)');
+    for (const database of ['db.sqlite3', 'db.json'] as const) await benchSavePath(report, database);
   },
   media: async () => {
     const { benchMedia } = await import('./media.ts');

@@ -1,6 +1,7 @@
 /**
  * The bundled example project, used when no filefield.config.* is found: media under ./media and rows
- * in ./db.json of the working directory, so a first `filefield shell` works anywhere.
+ * in ./db.json of the working directory (or the DATABASE_URL database), so a first `filefield shell` works
+ * anywhere.
  */
 import { fileURLToPath } from 'node:url';
 import { defineSettings } from 'filefield';
@@ -9,6 +10,5 @@ export default defineSettings({
   BASE_DIR: process.cwd(),
   MEDIA_ROOT: 'media',
   MEDIA_URL: '/media/',
-  DATABASE: 'db.json',
   MODELS: [fileURLToPath(new URL('./models.ts', import.meta.url))],
 });

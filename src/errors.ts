@@ -113,3 +113,13 @@ export function valueError(message: string): Error {
 export function errorCode(error: unknown): string | undefined {
   return typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : undefined;
 }
+
+/** The database cannot be reached or refused us (Django's OperationalError); the message is one line. */
+export class OperationalError extends DatabaseError {
+  override name = 'OperationalError';
+}
+
+/** A table that is behind its model (a table or column missing): `filefield migrate` brings it up. */
+export class ProgrammingError extends DatabaseError {
+  override name = 'ProgrammingError';
+}

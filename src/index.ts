@@ -11,13 +11,14 @@ export { verifySignedUrl, type SignedUrlCheck } from './storage/signing.ts';
 export { StorageOperationError } from './storage/operationError.ts';
 export {
   SuspiciousOperation, SuspiciousFileOperation, ImproperlyConfigured, InvalidStorageError, ValidationError,
-  FileTooLarge, FieldError, DatabaseError, UnreadableDatabase, OutOfSpaceError,
+  FileTooLarge, FieldError, DatabaseError, UnreadableDatabase, OutOfSpaceError, OperationalError, ProgrammingError,
 } from './errors.ts';
-export { settings, defineSettings, type Settings, type SettingsInput, type StorageConfig } from './conf/settings.ts';
+export { settings, defineSettings, type Settings, type SettingsInput, type StorageConfig, type DatabaseConfig } from './conf/settings.ts';
 export { configure, loadSettings, findSettingsFile } from './conf/load.ts';
 export { ImageFile } from './files/ImageFile.ts';
 export { Model, modelRegistry, type ModelClass } from './models/Model.ts';
-export { Manager, DoesNotExist, MultipleObjectsReturned, type Query } from './models/Manager.ts';
+export { Manager } from './models/Manager.ts';
+export { QuerySet, DoesNotExist, MultipleObjectsReturned, type Query } from './models/QuerySet.ts';
 export { Field, CharField, IntegerField, type FieldOptions, type CharFieldOptions } from './models/fields.ts';
 export { FileField, ImageField, strftime, type FileFieldOptions, type ImageFieldOptions, type UploadTo } from './models/FileField.ts';
 export { FieldFile, ImageFieldFile, type FileMetadata } from './models/FieldFile.ts';

@@ -10,11 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { configure, ContentFile, FileField, FileSystemStorage, Model, type FieldFile, type File } from '../src/index.ts';
+import { CHILD_TIMEOUT_MS, finished, lineStartingWith } from './support/children.ts';
 import { Note, Picture, type ChildSettings } from './support/process-models.ts';
 import { PausableStorage } from './support/pausableStorage.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
-const CHILD_TIMEOUT_MS = 120_000;
 
 let scratch: string;
 let childSettings: ChildSettings;
@@ -50,52 +50,6 @@ function startChild(script: string, args: string[]): ChildProcessWithoutNullStre
     cwd: REPO,
     env: { ...process.env, NODE_OPTIONS: '' },
     stdio: ['pipe', 'pipe', 'pipe'],
-  });
-}
-
-interface Finished {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-function finished(child: ChildProcessWithoutNullStreams): Promise<Finished> {
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (data: Buffer) => (stdout += data.toString()));
-  child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`child ${child.pid} timed out; stderr: ${stderr}`));
-    }, CHILD_TIMEOUT_MS);
-    child.on('error', reject);
-    // 'close' comes after 'exit' and after the streams end: the process is reaped and its output complete.
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-}
-
-/** Resolves with the first line of the child's output that starts with `prefix`. */
-function lineStartingWith(child: ChildProcessWithoutNullStreams, prefix: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let buffered = '';
-    let stderr = '';
-    const timer = setTimeout(() => reject(new Error(`no '${prefix}' line from child ${child.pid}; stderr: ${stderr}`)), CHILD_TIMEOUT_MS);
-    child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
-    child.stdout.on('data', (data: Buffer) => {
-      buffered += data.toString();
-      for (const line of buffered.split('\n').slice(0, -1)) {
-        if (line.startsWith(prefix)) {
-          clearTimeout(timer);
-          resolve(line);
-        }
-      }
-    });
-    child.on('close', (code) => reject(new Error(`child ${child.pid} exited (${code}) before '${prefix}'; stderr: ${stderr}`)));
   });
 }
 

@@ -380,7 +380,8 @@ test("a script whose storage keeps a connection open (SFTP) still ends after its
   assert.equal(readFileSync(join(root, 'kept.txt'), 'utf8'), 'over ssh');
 });
 
-test('--trace in a script prints the storage calls on standard error, leaving standard output to the script', async () => {
-  const run = await shell(['--trace', '-c', "console.log(await storage.exists('nothing.txt'))"], { cwd: workDir() });
-  assertRun(run, { code: 0, stdout: 'false\n', stderr: /^  storage default \(FileSystemStorage\) exists\('nothing\.txt'\) [\d.]+ ms\n$/ });
+test('--trace in a script prints the storage calls in order with what the script prints (standard output, as --print-sql)', async () => {
+  const run = await shell(['--trace', '-c', "console.log('before')\nconsole.log(await storage.exists('nothing.txt'))"], { cwd: workDir() });
+  assertRun(run, { code: 0, stderr: /^$/ });
+  assert.match(run.stdout, /^before\n  storage default \(FileSystemStorage\) exists\('nothing\.txt'\) [\d.]+ ms\nfalse\n$/);
 });

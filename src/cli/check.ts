@@ -132,26 +132,25 @@ async function checkStorage(alias: string, open: () => Storage, timeoutMs: numbe
  * no row refers to (for the models of settings.MODELS). Reported under the alias 'database'.
  */
 export async function checkDatabase(): Promise<StorageCheck> {
-  const [{ connection }, { discoverModels }, { registerModel }] = await Promise.all([
-    import('../models/connection.ts'), import('../server/models.ts'), import('../models/Model.ts'),
+  const [{ activeDatabase }, { sweepAbandonedUploads }, { discoverModels }, { registerModel }] = await Promise.all([
+    import('../models/activeDatabase.ts'), import('../models/abandonedUploads.ts'), import('../server/models.ts'), import('../models/Model.ts'),
   ]);
   const steps: CheckStep[] = [];
+  let database;
   try {
-    const { database } = connection();
-    const data = await database.read();
-    const tables = Object.values(data.tables);
-    const rows = tables.reduce((total, table) => total + table.length, 0);
-    steps.push({ step: 'read', ok: true, detail: `${database.file}: ${plural(rows, 'row')} in ${plural(tables.length, 'table')}` });
+    database = await activeDatabase();
+    const { tables, rows } = await database.summary();
+    steps.push({ step: 'read', ok: true, detail: `${database.location}: ${plural(rows, 'row')} in ${plural(tables, 'table')}` });
   } catch (error) {
     steps.push({ step: 'read', ok: false, detail: describeFailure(error) });
     return { alias: 'database', ok: false, steps };
   }
   let models: Awaited<ReturnType<typeof discoverModels>> = [];
   try {
-    // The sweep finds a journaled file's storage through its model: the project's models must be known.
+    // The sweep finds a recorded file's storage through its model: the project's models must be known.
     models = await discoverModels();
     for (const model of models) registerModel(model);
-    const removed = await connection().sweepAbandonedUploads();
+    const removed = await sweepAbandonedUploads(database);
     steps.push({
       step: 'clean up',
       ok: true,
@@ -161,7 +160,7 @@ export async function checkDatabase(): Promise<StorageCheck> {
     steps.push({ step: 'clean up', ok: false, detail: describeFailure(error) });
   }
   try {
-    const missing = await rowsWithoutFiles(models, (await connection().database.read()).tables);
+    const missing = await rowsWithoutFiles(database, models);
     steps.push(missing.count === 0
       ? { step: 'files', ok: true, detail: `every file a row names exists (${plural(missing.checked, 'file')})` }
       : { step: 'files', ok: false, detail: `${missing.count} of the ${plural(missing.checked, 'file')} rows name do not exist: ${missing.examples.join(', ')}${missing.count > missing.examples.length ? ', …' : ''}` });
@@ -173,15 +172,17 @@ export async function checkDatabase(): Promise<StorageCheck> {
 
 /** The rows of `models` whose file fields name a file their storage does not have (the first few, and how many). */
 async function rowsWithoutFiles(
+  database: import('../db/engine.ts').DatabaseEngine,
   models: readonly (typeof import('../models/Model.ts').Model)[],
-  tables: Record<string, readonly Record<string, unknown>[]>,
 ): Promise<{ checked: number; count: number; examples: string[] }> {
   const result = { checked: 0, count: 0, examples: [] as string[] };
   for (const model of models) {
-    for (const row of tables[model.tableName] ?? []) {
-      for (const [fieldName, field] of model.fileFields()) {
-        const name = (row[fieldName] as { name?: unknown } | null | undefined)?.name;
-        if (typeof name !== 'string' || name === '') continue;
+    for (const [fieldName, field] of model.fileFields()) {
+      const column = field.lookupColumn;
+      const named = { kind: 'not' as const, part: { kind: 'lookup' as const, column, lookup: 'exact' as const, value: '' } };
+      for await (const row of database.iterate(model.schema, { where: named, orderBy: [{ column: 'id', descending: false }] })) {
+        const name = row[column];
+        if (typeof name !== 'string') continue; // null in a row written before empty names were ''
         result.checked++;
         if (await field.storage.exists(name)) continue;
         result.count++;

@@ -6,6 +6,8 @@ import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { registerCheckCommand } from './check.ts';
 import { registerCleanupCommand } from './cleanup.ts';
+import { registerDataCommands } from './data.ts';
+import { registerMigrateCommand } from './migrate.ts';
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -21,9 +23,9 @@ export function buildProgram(): Command {
     .option('--settings <file>', 'the settings file (default: FILEFIELD_SETTINGS, ./filefield.config.*, or the example project)')
     .option('-c, --command <code>', 'run this code and exit instead of opening the prompt')
     .option('--no-imports', 'start with nothing preloaded')
-    .option('--sandbox', 'send every write to a temporary copy of the media and the database, thrown away on exit')
+    .option('--sandbox', 'send every write to a temporary copy of the media and the database (a transaction on SQL engines), thrown away on exit')
     .option('--trace', 'print each storage call (save, open, exists…) with its name, bytes and time')
-    .option('--print-sql', 'print each SQL statement with its time')
+    .option('--print-sql', 'print each SQL statement run, with its parameters and time')
     .option('--replay <file>', 'play a prepared script at the prompt as if typed, each statement then its value')
     .option('--step', 'with --replay: wait for Enter before each statement')
     .option('--delay <ms>', 'with --replay: pause this many milliseconds before each statement', parseMilliseconds)
@@ -63,6 +65,8 @@ export function buildProgram(): Command {
 
   // check.ts loads its storages only when the command runs.
   registerCheckCommand(program);
+  registerMigrateCommand(program);
+  registerDataCommands(program);
   registerCleanupCommand(program);
 
   return program;

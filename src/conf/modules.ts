@@ -6,11 +6,11 @@
  * a fresh version (`importFreshModule`, for the shell's `.reload`).
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
 import { createRequire, isBuiltin } from 'node:module';
 import { tmpdir } from 'node:os';
-import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { BuildFailure, Plugin } from 'esbuild';
 import { errorCode } from '../errors.ts';
@@ -71,9 +71,27 @@ function ownModuleFor(specifier: string): string | null {
   return fileURLToPath(new URL(file, OWN_ROOT));
 }
 
+/**
+ * The file of this running copy that a project file names by path into filefield's own folder (a checkout's
+ * `src/` or `dist/`, as its tests and examples do): the copy that runs, never a second one bundled in.
+ */
+function ownFileAt(path: string): string | null {
+  const root = fileURLToPath(OWN_ROOT);
+  const inner = /^(?:src|dist)\/(.+)\.(?:ts|js)$/.exec(relative(root, path))?.[1];
+  if (inner === undefined) return null;
+  const file = join(root, RUNNING_FROM_SOURCES ? `src/${inner}.ts` : `dist/${inner}.js`);
+  return existsSync(file) ? file : null;
+}
+
 const filefieldItself: Plugin = {
   name: 'filefield-itself',
   setup(build) {
+    build.onResolve({ filter: /^\.\.?\// }, (args) => {
+      const file = ownFileAt(resolve(args.resolveDir, args.path));
+      if (file === null) return undefined;
+      const url = pathToFileURL(file).href;
+      return args.kind === 'require-call' ? { path: url, namespace: 'filefield-itself' } : { path: url, external: true };
+    });
     build.onResolve({ filter: /^filefield(\/.*)?$/ }, (args) => {
       const file = ownModuleFor(args.path);
       if (file === null) return { errors: [{ text: `The package filefield has no export "${args.path}".` }] };

@@ -5,6 +5,9 @@
 import { resolve } from 'node:path';
 import { ImproperlyConfigured } from '../errors.ts';
 import type { StorageClass } from '../storage/Storage.ts';
+import { normalizeDatabases, type DatabaseConfig } from './databases.ts';
+
+export type { DatabaseConfig };
 
 export interface StorageConfig {
   /** A built-in alias (`filesystem`, `memory`, `s3`, `azure`, `sftp`), `module#Export`, or a Storage class. */
@@ -21,7 +24,10 @@ export interface SettingsInput {
   STORAGES?: Record<string, StorageConfig>;
   /** Shorthand for `STORAGES.default.BACKEND`. */
   DEFAULT_FILE_STORAGE?: string | StorageClass;
+  /** A path (db.json, db.sqlite3) or a URL (sqlite:///abs.sqlite3, postgres://user:password@host/name). */
   DATABASE?: string;
+  /** Django's form: { default: { ENGINE: 'json' | 'sqlite' | 'postgresql', NAME, USER, PASSWORD, HOST, PORT, OPTIONS } }. */
+  DATABASES?: { default: Partial<DatabaseConfig> & Pick<DatabaseConfig, 'ENGINE' | 'NAME'> };
   MODELS?: string[];
   FILE_UPLOAD_PERMISSIONS?: number | null;
   FILE_UPLOAD_DIRECTORY_PERMISSIONS?: number | null;
@@ -40,7 +46,9 @@ export interface Settings {
   readonly MEDIA_ROOT: string;
   readonly MEDIA_URL: string | null;
   readonly STORAGES: Readonly<Record<string, StorageConfig>>;
+  /** The database file (json, sqlite), or the server's URL without its password (postgresql). */
   readonly DATABASE: string;
+  readonly DATABASES: { readonly default: Readonly<DatabaseConfig> };
   readonly MODELS: readonly string[];
   readonly FILE_UPLOAD_PERMISSIONS: number | null;
   readonly FILE_UPLOAD_DIRECTORY_PERMISSIONS: number | null;
@@ -185,7 +193,7 @@ export function normalizeSettings(input: SettingsInput, context: { baseDir: stri
     MEDIA_ROOT: resolve(baseDir, input.MEDIA_ROOT === undefined ? 'media' : requireString('MEDIA_ROOT', input.MEDIA_ROOT)),
     MEDIA_URL: mediaUrl,
     STORAGES: Object.freeze(checkStorages(input, baseDir)),
-    DATABASE: resolve(baseDir, input.DATABASE === undefined ? 'db.json' : requireString('DATABASE', input.DATABASE)),
+    ...normalizeDatabases(input, baseDir),
     MODELS: Object.freeze(models.map((entry) => resolveSpecifier(baseDir, entry))),
     FILE_UPLOAD_PERMISSIONS: input.FILE_UPLOAD_PERMISSIONS === undefined ? 0o644 : optionalMode('FILE_UPLOAD_PERMISSIONS', input.FILE_UPLOAD_PERMISSIONS),
     FILE_UPLOAD_DIRECTORY_PERMISSIONS: input.FILE_UPLOAD_DIRECTORY_PERMISSIONS === undefined

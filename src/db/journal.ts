@@ -275,7 +275,7 @@ export class UploadJournal {
  * the storage returned it, is the save's (checked against the digest when it is the name announced); a name
  * only announced holds the save's file only if it holds the save's bytes.
  */
-function orphanOf(entry: JournalEntry): { name: string; expected: ContentDigest | undefined } | null {
+export function orphanOf(entry: JournalEntry): { name: string; expected: ContentDigest | undefined } | null {
   const { publishing, storedName } = entry;
   const digest = publishing && { size: publishing.size, sha256: publishing.sha256 };
   if (storedName !== undefined) return { name: storedName, expected: publishing?.name === storedName ? digest : undefined };

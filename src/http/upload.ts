@@ -51,7 +51,7 @@ async function answerUpload(incoming: IncomingUpload, form: UploadForm, options:
       return { status: 303, headers: { Location: location, 'Content-Length': '0', 'Cache-Control': 'no-store' } };
     }
     const fieldFile = (instance as unknown as Record<string, FieldFile>)[options.field]!;
-    return jsonAnswer(201, { row: { id: instance.id, ...instance.toRow() }, url: fieldFile.url });
+    return jsonAnswer(201, { row: rowAnswer(instance), url: fieldFile.url });
   } catch (error) {
     const problem = loggedServiceProblemOf(error);
     if (problem) return jsonAnswer(problem.status, { error: problem.message });
@@ -97,4 +97,15 @@ export function fetchUploadHandler<M extends Model>(model: ModelClass<M>, option
     }
     return toWebResponse(answer, request.method);
   };
+}
+
+/** The saved row as the answer shows it: each field's value, a file as its name and what its save learned. */
+function rowAnswer(instance: Model): Record<string, unknown> {
+  const model = instance.constructor as ModelClass;
+  const row: Record<string, unknown> = { id: instance.id };
+  for (const [name, field] of Object.entries(model.fields)) {
+    const value = (instance as unknown as Record<string, unknown>)[name];
+    row[name] = field.holdsFile ? { name: (value as FieldFile).name, ...(value as FieldFile).metadata } : value;
+  }
+  return row;
 }

@@ -12,7 +12,7 @@ import { toFile, type Savable } from '../storage/Storage.ts';
 import type { Storage } from '../storage/Storage.ts';
 import type { FileField, ImageField } from './FileField.ts';
 import type { Model } from './Model.ts';
-import { connection } from './connection.ts';
+import { activeDatabase } from './activeDatabase.ts';
 import { RowFiles } from './rowFiles.ts';
 import { isReferenced } from './cleanup.ts';
 
@@ -127,11 +127,11 @@ export class FieldFile extends File {
     const file = toFile(content, name);
     if (options.save ?? true) {
       this.stage(name, file);
-      this.instance.setFieldFile(this.field.name, this);
+      this.instance.replaceValue(this.field.name, this);
       await this.instance.save();
     } else {
       // Journaled until the instance's row is written, so that a crash before then leaves no orphan.
-      const rowFiles = new RowFiles(connection().journal, (this.instance.constructor as typeof Model).tableName);
+      const rowFiles = new RowFiles((await activeDatabase()).uploads, (this.instance.constructor as typeof Model).tableName);
       try {
         await this.store(name, file, rowFiles.hooks(this.field.name));
       } catch (error) {
@@ -196,7 +196,7 @@ export class FieldFile extends File {
     this.name = name;
     this.recorded = { ...kept, size };
     this.pending = null;
-    this.instance.fieldFileChanged(this.field.name, this);
+    this.field.valueAssigned(this.instance, this);
   }
 
   /**
@@ -247,7 +247,7 @@ export class FieldFile extends File {
     } finally {
       await opened.close();
     }
-    this.instance.fieldFileChanged(this.field.name, this);
+    this.field.valueAssigned(this.instance, this);
     return this.metadata;
   }
 
@@ -259,7 +259,7 @@ export class FieldFile extends File {
       this.recorded = recorded;
       // The content is still to be stored: a later save must store it again, not take `name` as stored.
       this.pending = pending;
-      this.instance.fieldFileChanged(this.field.name, this);
+      this.field.valueAssigned(this.instance, this);
     };
   }
 
@@ -272,7 +272,7 @@ export class FieldFile extends File {
     this.name = '';
     this.recorded = {};
     this.pending = null;
-    this.instance.fieldFileChanged(this.field.name, this);
+    this.field.valueAssigned(this.instance, this);
     if (options.save ?? true) await this.instance.save();
   }
 

@@ -10,7 +10,8 @@ import { validateFileName } from '../files/names.ts';
 import { join, suffixes } from '../files/pythonPath.ts';
 import { storages } from '../storage/handler.ts';
 import { Storage } from '../storage/Storage.ts';
-import { Field } from './fields.ts';
+import type { Column, Row } from '../db/schema.ts';
+import { Field, type SaveContext } from './fields.ts';
 import { FieldFile, ImageFieldFile, type FileMetadata } from './FieldFile.ts';
 import type { Model } from './Model.ts';
 
@@ -168,26 +169,74 @@ export class FileField extends Field<FieldFile> {
     throw new TypeError(`${this.name} takes a file name, a File or null, got ${typeof value}.`);
   }
 
-  override fromRow(raw: unknown, instance: Model): FieldFile {
-    if (raw !== null && typeof raw === 'object' && typeof (raw as { name?: unknown }).name === 'string') {
-      const { name, ...metadata } = raw as { name: string } & FileMetadata;
-      return this.makeFieldFile(instance, name, metadata);
-    }
-    return this.assign(raw, instance);
+  override get holdsFile(): boolean {
+    return true;
   }
 
   override isEmpty(value: FieldFile): boolean {
     return !value.name;
   }
 
-  override toRow(value: FieldFile): unknown {
-    if (!value.name) return null;
-    return { name: value.name, ...value.metadata };
+  /** What the save learned about the file, by the suffix of the column it is kept in. */
+  protected metadataColumns(): [suffix: string, key: keyof FileMetadata, column: Omit<Column, 'name'>][] {
+    return [
+      ['_size', 'size', { type: 'integer', nullable: true }],
+      ['_content_type', 'contentType', { type: 'text', nullable: true }],
+    ];
   }
 
-  override matches(value: FieldFile, wanted: unknown): boolean {
-    const wantedName = wanted instanceof FieldFile ? wanted.name : wanted === null ? '' : wanted;
-    return value.name === wantedName;
+  /** The name (indexed: the media server looks rows up by it), then the metadata columns. */
+  columns(): Column[] {
+    return [
+      { name: this.name, type: 'text', nullable: false, indexed: true },
+      ...this.metadataColumns().map(([suffix, , column]) => ({ name: this.name + suffix, ...column })),
+    ];
+  }
+
+  override toColumns(value: FieldFile): Record<string, unknown> {
+    const metadata = value.name ? value.metadata : {};
+    const columns: Record<string, unknown> = { [this.name]: value.name };
+    for (const [suffix, key] of this.metadataColumns()) columns[this.name + suffix] = metadata[key] ?? null;
+    return columns;
+  }
+
+  override fromColumns(row: Row, instance: Model): FieldFile {
+    const name = row[this.name];
+    if (typeof name !== 'string' || name === '') return this.makeFieldFile(instance, '');
+    const metadata: Record<string, unknown> = {};
+    for (const [suffix, key] of this.metadataColumns()) {
+      const value = row[this.name + suffix];
+      if (value !== null && value !== undefined) metadata[key] = value;
+    }
+    return this.makeFieldFile(instance, name, metadata as FileMetadata);
+  }
+
+  override queryValue(wanted: unknown): unknown {
+    if (wanted instanceof FieldFile) return wanted.name;
+    return wanted === null ? '' : wanted;
+  }
+
+  /** Django's FileField.pre_save: content assigned to the field is stored before the row is written. */
+  override async preSave(instance: Model, context: SaveContext): Promise<void> {
+    const fieldFile = (instance as unknown as Record<string, FieldFile>)[this.name]!;
+    // A name assigned by hand is a reference only (as in Django): nothing is read, its metadata stays unknown.
+    if (fieldFile.committed) return;
+    await context.sweepAbandonedUploads();
+    const restore = fieldFile.snapshot();
+    let stored: string | null = null;
+    // In place before the store starts: a failure after the bytes are stored (record, size) must remove them too.
+    context.onFailure(async () => {
+      restore();
+      if (stored !== null) await this.storage.delete(stored);
+    });
+    await fieldFile.commitPending(context.storeHooks(this.name, (storedName) => {
+      stored = storedName;
+    }));
+  }
+
+  /** Files stored earlier with `save: false` have their row now. */
+  override async postSave(instance: Model): Promise<void> {
+    await (instance as unknown as Record<string, FieldFile>)[this.name]!.rowWritten();
   }
 }
 
@@ -255,5 +304,21 @@ export class ImageField extends FileField {
 
   override makeFieldFile(instance: Model, name: string, metadata: FileMetadata = {}): ImageFieldFile {
     return new ImageFieldFile(instance, this, name, metadata);
+  }
+
+  protected override metadataColumns(): ReturnType<FileField['metadataColumns']> {
+    return [
+      ...super.metadataColumns(),
+      ['_width', 'width', { type: 'integer', nullable: true }],
+      ['_height', 'height', { type: 'integer', nullable: true }],
+    ];
+  }
+
+  /** Django's update_dimension_fields: widthField and heightField follow what is known of the image. */
+  override valueAssigned(instance: Model, fieldFile: FieldFile): void {
+    if (!this.widthField && !this.heightField) return;
+    const { width, height } = fieldFile.name ? fieldFile.metadata : { width: undefined, height: undefined };
+    if (this.widthField) instance.setFieldValue(this.widthField, width ?? null);
+    if (this.heightField) instance.setFieldValue(this.heightField, height ?? null);
   }
 }

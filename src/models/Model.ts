@@ -1,17 +1,21 @@
 /**
  * Model: a class whose static `fields` describe a row. Instances read and write their fields as plain
- * properties; save() stores staged files and writes the row, all or nothing.
+ * properties; save() runs each field's preSave() hook, then has the database write the row, all or nothing.
+ * What a field does on a save (storing a file, measuring an image) is the field's business, not the model's.
  */
 import { inspect } from 'node:util';
+import { settings } from '../conf/settings.ts';
+import type { Row, TableSchema } from '../db/schema.ts';
 import { DatabaseError, ValidationError } from '../errors.ts';
-import type { Row } from '../db/Database.ts';
-import { connection } from './connection.ts';
+import { activeDatabase } from './activeDatabase.ts';
+import type { FileField } from './FileField.ts';
 import { Field } from './fields.ts';
-import { FieldFile } from './FieldFile.ts';
-import { RowFiles } from './rowFiles.ts';
-import { FileField, ImageField } from './FileField.ts';
 import { Manager } from './Manager.ts';
+import { modelRegistry } from './registry.ts';
+import { RowSave } from './rowSave.ts';
 import { cleanUpReplacedFiles, rememberRowFiles } from './cleanup.ts';
+
+export { modelRegistry };
 
 const VALUES = Symbol('filefield.values');
 const PREPARED = Symbol('filefield.prepared');
@@ -22,9 +26,6 @@ export type ModelClass<M extends Model = Model> = (new (data?: Record<string, un
 export function isModelClass(value: unknown): value is ModelClass {
   return typeof value === 'function' && value.prototype instanceof Model;
 }
-
-/** Every prepared model, by table name, so that journal sweeps and the shell can find them. */
-export const modelRegistry = new Map<string, ModelClass>();
 
 /** Gives the model's prototype one property per field, backed by the instance's values. */
 function prepare(model: typeof Model): void {
@@ -46,7 +47,15 @@ function prepare(model: typeof Model): void {
       },
     });
   }
-  Object.defineProperty(model, PREPARED, { value: true });
+  const columns = Object.values(fields).flatMap((field) => field.columns());
+  const names = new Set<string>();
+  for (const column of columns) {
+    if (column.name === 'id' || names.has(column.name)) {
+      throw new TypeError(`${model.name}: two fields would keep a column named '${column.name}'; rename one of them.`);
+    }
+    names.add(column.name);
+  }
+  Object.defineProperty(model, PREPARED, { value: Object.freeze({ name: model.tableName, columns }) satisfies TableSchema });
   modelRegistry.set(model.tableName, model as ModelClass);
 }
 
@@ -79,16 +88,21 @@ export class Model {
     for (const [name, field] of Object.entries(model.fields)) {
       this[VALUES].set(name, name in data ? field.assign(data[name], this) : field.initialValue(this));
     }
-    // A File given for an image field is measured when it is stored; dimension fields follow then.
   }
 
   /** The file fields (FileField, ImageField) of the model, with their names. */
   static fileFields(): [string, FileField][] {
-    return Object.entries(this.fields).filter((entry): entry is [string, FileField] => entry[1] instanceof FileField);
+    return Object.entries(this.fields).filter((entry): entry is [string, FileField] => entry[1].holdsFile);
   }
 
   static get tableName(): string {
     return this.table ?? this.name;
+  }
+
+  /** The table and its columns, as the database layer is told them. */
+  static get schema(): TableSchema {
+    prepare(this);
+    return (this as unknown as Record<typeof PREPARED, TableSchema>)[PREPARED];
   }
 
   /** The manager: Profile.objects.create(), .all(), .get(), .filter(), .first(), .last(), .count(). */
@@ -108,14 +122,13 @@ export class Model {
     const model = this as unknown as typeof Model;
     instance.id = row.id;
     for (const [name, field] of Object.entries(model.fields)) {
-      if (!(name in row)) continue;
       try {
-        instance[VALUES].set(name, field.fromRow(row[name], instance));
+        instance[VALUES].set(name, field.fromColumns(row, instance));
       } catch (error) {
-        // A value edited by hand (or by another program): say which row of which file, not only what is wrong.
-        const file = connection().database.file;
+        // A value edited by hand (or by another program): say which row of which database, not only what is wrong.
+        const database = settings.DATABASE;
         const problem = error instanceof Error ? error.message : String(error);
-        throw new DatabaseError(file, `Row ${row.id} of table "${model.tableName}" in ${file} cannot be loaded: ${problem}`, { cause: error });
+        throw new DatabaseError(database, `Row ${row.id} of table "${model.tableName}" in ${database} cannot be loaded: ${problem}`, { cause: error });
       }
     }
     rememberRowFiles(instance);
@@ -132,27 +145,18 @@ export class Model {
     if (!field) throw new TypeError(`${this.model.name} has no field '${name}'.`);
     const cleaned = field.assign(value, this);
     this[VALUES].set(name, cleaned);
-    if (cleaned instanceof FieldFile) this.fieldFileChanged(name, cleaned);
+    field.valueAssigned(this, cleaned);
   }
 
-  /** Puts a FieldFile in place (FieldFile.save uses it for a FieldFile taken from elsewhere). */
-  setFieldFile(name: string, fieldFile: FieldFile): void {
-    this[VALUES].set(name, fieldFile);
+  /** Puts a value in place as it is (a field's own value object, already checked). */
+  replaceValue(name: string, value: unknown): void {
+    this[VALUES].set(name, value);
   }
 
-  /** Keeps an ImageField's width and height fields equal to what is known of its file. */
-  fieldFileChanged(name: string, fieldFile: FieldFile): void {
-    const field = this.model.fields[name];
-    if (!(field instanceof ImageField)) return;
-    const { width, height } = fieldFile.name ? fieldFile.metadata : { width: undefined, height: undefined };
-    if (field.widthField) this[VALUES].set(field.widthField, width ?? null);
-    if (field.heightField) this[VALUES].set(field.heightField, height ?? null);
-  }
-
-  /** The row as stored: JSON values only. */
+  /** The row's column values. */
   toRow(): Record<string, unknown> {
     const row: Record<string, unknown> = {};
-    for (const [name, field] of Object.entries(this.model.fields)) row[name] = field.toRow(this[VALUES].get(name));
+    for (const [name, field] of Object.entries(this.model.fields)) Object.assign(row, field.toColumns(this[VALUES].get(name)));
     return row;
   }
 
@@ -168,52 +172,22 @@ export class Model {
   }
 
   /**
-   * Stores files assigned since the last save, then writes the row. If anything fails, the files this
-   * save stored are deleted again and no row is written or changed.
+   * Runs the fields' preSave() hooks (a file field stores the content assigned to it), then writes the row.
+   * If anything fails, what the hooks did is undone (stored files deleted) and no row is written or changed.
    */
   async save(): Promise<this> {
-    const { database, journal } = connection();
-    await connection().sweepAbandonedUploads();
-    const undo: (() => Promise<void>)[] = [];
-    const rowFiles = new RowFiles(journal, this.model.tableName);
-    const fieldFiles = this.model.fileFields().map(([name]) => this[VALUES].get(name) as FieldFile);
+    const database = await activeDatabase();
+    const fields = Object.values(this.model.fields);
+    const rowSave = new RowSave(database, this.model.tableName);
     try {
-      for (const [name, field] of this.model.fileFields()) {
-        const fieldFile = this[VALUES].get(name) as FieldFile;
-        const restore = fieldFile.snapshot();
-        let stored: string | null = null;
-        const hooks = rowFiles.hooks(name, (storedName) => {
-          stored = storedName;
-        });
-        // In place before the store starts: a failure after the bytes are stored (journal, size) must remove them too.
-        undo.push(async () => {
-          restore();
-          if (stored !== null) await field.storage.delete(stored);
-        });
-        // A name assigned by hand is a reference only (as in Django): nothing is read, its metadata stays unknown.
-        if (!(await fieldFile.commitPending(hooks))) undo.pop();
-      }
-      const row = this.toRow();
-      this.id = await database.write((data) => {
-        const table = database.table(data, this.model.tableName);
-        const index = this.id === null ? -1 : table.findIndex((existing) => existing.id === this.id);
-        const id = this.id ?? database.nextId(data, this.model.tableName);
-        if (index === -1) {
-          table.push({ id, ...row });
-          if (id > (data.sequences[this.model.tableName] ?? 0)) data.sequences[this.model.tableName] = id;
-        } else {
-          table[index] = { id, ...row };
-        }
-        return id;
-      });
+      for (const field of fields) await field.preSave(this, rowSave);
+      this.id = await database.saveRow(this.model.schema, this.id, this.toRow(), rowSave.files.entries);
+      rowSave.files.closedByRow();
     } catch (error) {
-      for (const step of undo.reverse()) await step().catch(() => undefined);
+      await rowSave.failed();
       throw error;
-    } finally {
-      await rowFiles.close();
     }
-    // Files stored earlier with `save: false` have their row now.
-    for (const fieldFile of fieldFiles) await fieldFile.rowWritten();
+    for (const field of fields) await field.postSave(this);
     await cleanUpReplacedFiles(this, false);
     return this;
   }
@@ -221,13 +195,7 @@ export class Model {
   /** Deletes the row (not the files: Django leaves them, as other rows may still refer to them). */
   async delete(): Promise<void> {
     if (this.id === null) throw new ValidationError(`${this.model.name} object can't be deleted because its id is null.`);
-    const id = this.id;
-    const { database } = connection();
-    await database.write((data) => {
-      const table = database.table(data, this.model.tableName);
-      const index = table.findIndex((row) => row.id === id);
-      if (index !== -1) table.splice(index, 1);
-    });
+    await this.model.objects.filter({ id: this.id }).delete();
     this.id = null;
     await cleanUpReplacedFiles(this, true);
   }
@@ -237,7 +205,7 @@ export class Model {
     if (this.id === null) throw new Error(`${this.model.name} has no row yet: save it first.`);
     const fresh = await this.model.objects.get(this.id);
     for (const [name, value] of fresh[VALUES]) {
-      if (value instanceof FieldFile) value.instance = this;
+      if (value !== null && typeof value === 'object' && 'instance' in value) (value as { instance: Model }).instance = this;
       this[VALUES].set(name, value);
     }
     return this;

@@ -10,7 +10,8 @@
 import { storages } from '../storage/handler.ts';
 import { isProjectFile } from '../storage/projectFiles.ts';
 import type { FieldFile } from './FieldFile.ts';
-import { modelRegistry, type Model, type ModelClass } from './Model.ts';
+import type { Model, ModelClass } from './Model.ts';
+import { modelRegistry } from './registry.ts';
 
 /** The names a row referred to when it was last read or written, per field: what a cleanup compares against. */
 const namesInRow = new WeakMap<Model, Map<string, string>>();

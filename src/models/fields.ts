@@ -1,8 +1,21 @@
 /**
- * Fields: what a model column holds, its default, how it goes to and from a JSON row, and its checks.
+ * Fields: what a model attribute holds, its default, the columns it is kept in and how it goes to and from
+ * them, its checks, and the hooks a save calls (Django's pre_save), so that Model needs to know no field kind.
  */
+import type { Column, Row } from '../db/schema.ts';
 import { ValidationError } from '../errors.ts';
+import type { StoreHooks } from './FieldFile.ts';
 import type { Model } from './Model.ts';
+
+/** What a field's preSave() may ask of the save under way (see RowSave). */
+export interface SaveContext {
+  /** Runs `step` if the save fails after this point (in reverse order of registration). */
+  onFailure(step: () => Promise<void>): void;
+  /** For a field that stores a file: hooks that record it as in flight until the row is written. */
+  storeHooks(field: string, onStored?: (storedName: string) => void): StoreHooks;
+  /** For a field that stores a file: first removes what saves in dead processes left (once per save). */
+  sweepAbandonedUploads(): Promise<unknown>;
+}
 
 export interface FieldOptions<T> {
   /** The value of a new instance (a function is called for each instance). */
@@ -24,21 +37,48 @@ export abstract class Field<T = unknown> {
     this.nullable = options.null ?? false;
   }
 
+  /** Whether the field holds a file in a storage (FileField, ImageField). */
+  get holdsFile(): boolean {
+    return false;
+  }
+
   /** The value a new instance starts with. */
   abstract initialValue(instance: Model): T;
 
   /** Checks and converts a value assigned to the attribute. */
   abstract assign(value: unknown, instance: Model): T;
 
-  /** The JSON value kept in the row. */
-  toRow(value: T): unknown {
-    return value;
+  /** The columns the field is kept in: one named after it, unless a field keeps more. */
+  abstract columns(): Column[];
+
+  /** The column a query on the field's name looks at. */
+  get lookupColumn(): string {
+    return this.name;
   }
 
-  /** The attribute value for a JSON value read from a row. */
-  fromRow(raw: unknown, instance: Model): T {
-    return this.assign(raw, instance);
+  /** The column values for the attribute's value. */
+  toColumns(value: T): Record<string, unknown> {
+    return { [this.name]: value };
   }
+
+  /** The attribute value for a row's columns. */
+  fromColumns(row: Row, instance: Model): T {
+    return this.assign(row[this.name], instance);
+  }
+
+  /** A value a query compares the field's column with, in the column's terms. */
+  queryValue(wanted: unknown): unknown {
+    return wanted;
+  }
+
+  /** Called after a value is assigned to the attribute (ImageField keeps its dimension fields up to date). */
+  valueAssigned(_instance: Model, _value: T): void {}
+
+  /** Before the row is written (Django's pre_save): a file field stores the content assigned to it. */
+  async preSave(_instance: Model, _context: SaveContext): Promise<void> {}
+
+  /** After the row is written. */
+  async postSave(_instance: Model): Promise<void> {}
 
   isEmpty(value: T): boolean {
     return value === null || value === undefined || (value as unknown) === '';
@@ -51,10 +91,6 @@ export abstract class Field<T = unknown> {
     }
   }
 
-  /** Whether a stored value equals what a query asks for. */
-  matches(value: T, wanted: unknown): boolean {
-    return value === wanted;
-  }
 }
 
 /** A field holding a plain JSON value, with a default. */
@@ -91,6 +127,14 @@ export class CharField extends ScalarField<string | null> {
     return this.nullable ? null : '';
   }
 
+  columns(): Column[] {
+    return [{ name: this.name, type: 'text', nullable: this.nullable }];
+  }
+
+  override queryValue(wanted: unknown): unknown {
+    return typeof wanted === 'number' ? String(wanted) : wanted;
+  }
+
   assign(value: unknown): string | null {
     if (value === null || value === undefined) return this.emptyValue();
     if (typeof value !== 'string') throw new TypeError(`${this.name} must be a string, got ${typeof value}.`);
@@ -112,6 +156,14 @@ export class CharField extends ScalarField<string | null> {
 export class IntegerField extends ScalarField<number | null> {
   emptyValue(): number | null {
     return null;
+  }
+
+  columns(): Column[] {
+    return [{ name: this.name, type: 'integer', nullable: true }];
+  }
+
+  override queryValue(wanted: unknown): unknown {
+    return this.assign(wanted);
   }
 
   assign(value: unknown): number | null {

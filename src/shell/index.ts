@@ -22,7 +22,7 @@ export interface ShellOptions {
   sandbox?: boolean;
   /** `--trace`: print each storage call. */
   trace?: boolean;
-  /** `--print-sql`: print each SQL statement. */
+  /** `--print-sql`: print each SQL statement run, with its time. */
   printSql?: boolean;
   /** `--replay FILE [--step | --delay MS] [--exit]`: play a prepared script at the prompt. */
   replay?: { file: string; step?: boolean; delayMs?: number; exit?: boolean };
@@ -90,7 +90,7 @@ export async function runShell(options: ShellOptions = {}): Promise<number> {
 
     if (script) {
       for (const notice of preloads.notices) process.stderr.write(`filefield shell: ${notice}\n`);
-      await startTracing(options, process.stderr);
+      await startTracing(options, process.stdout);
       const { runScript } = await import('./script.ts');
       // As with `node script.js`, the process ends when the work the script started is done: no forced
       // exit, and the sandbox's copies go on 'exit' (a timer may still save into them).
@@ -129,7 +129,10 @@ export async function runShell(options: ShellOptions = {}): Promise<number> {
     });
   } finally {
     if (!scriptRunning) {
-      (state?.sandbox ?? sandbox)?.dispose();
+      // `.reset` replaces the sandbox: the one to end is the session's.
+      const active = state?.sandbox ?? sandbox;
+      await active?.rollBack().catch((error: unknown) => process.stderr.write(`filefield shell: the sandbox's rollback failed: ${(error as Error).message}\n`));
+      active?.dispose();
       exitSoon();
     }
   }

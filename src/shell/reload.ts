@@ -93,9 +93,17 @@ export async function resetSandbox(state: SessionState): Promise<string> {
   }
   const { enterSandbox } = await import('./sandbox.ts');
   const previous = state.sandbox;
-  // The new copies are made from the project's settings, read but never applied: should that fail,
-  // the old sandbox simply stays in force.
-  state.sandbox = await enterSandbox({ project: await readSettings({ file: state.settingsFile }) });
+  const project = await readSettings({ file: state.settingsFile });
+  // On a SQL engine the sandbox's rows live in a transaction: rolled back, they are gone.
+  await previous.rollBack();
+  try {
+    // The new copies are made from the project's settings, read but never applied.
+    state.sandbox = await enterSandbox({ project });
+  } catch (error) {
+    // The old sandbox stays in force, so that no write of the session ever reaches the project.
+    await previous.reapply(project);
+    throw error;
+  }
   previous.dispose();
   return `Sandbox reset: the files and rows written in it are gone; it starts again from copies of the project in ${state.sandbox.directory}.`;
 }

@@ -1,6 +1,8 @@
 /**
- * `shell --sandbox`: the session works on copies of the media and of the database in a temporary
- * folder, deleted when the shell ends, so trying things out never touches the project's files.
+ * `shell --sandbox`: the session works on copies of the media (and of a JSON database) in a temporary
+ * folder, deleted when the shell ends, so trying things out never touches the project's files. On the SQL
+ * engines every statement runs in one transaction that is rolled back when the shell ends (or when the
+ * process dies: an uncommitted transaction never lands).
  */
 import { randomBytes } from 'node:crypto';
 import { constants as osConstants } from 'node:os';
@@ -11,6 +13,7 @@ import { basename, join } from 'node:path';
 import { configure } from '../conf/load.ts';
 import { SECRET_FILE_NAME } from '../conf/secret.ts';
 import { settings, type Settings, type StorageConfig } from '../conf/settings.ts';
+import { closeActiveDatabase, setDatabaseOptions } from '../models/activeDatabase.ts';
 import { backendNamed } from '../storage/registry.ts';
 
 export interface Sandbox {
@@ -24,6 +27,8 @@ export interface Sandbox {
    * keeping what was written to them; a folder or database the new settings add is copied first.
    */
   reapply(project: Settings): Promise<void>;
+  /** Rolls the SQL engines' transaction back (dispose() alone leaves that to the process's end). */
+  rollBack(): Promise<void>;
 }
 
 export interface SandboxOptions {
@@ -103,20 +108,31 @@ export async function enterSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const redirect = async (project: Settings, notices: string[]): Promise<void> => {
     const mediaCopy = join(directory, 'media');
     await copyFolder(project.MEDIA_ROOT, mediaCopy);
-    const databaseCopy = join(directory, basename(project.DATABASE));
-    if (existsSync(project.DATABASE) && !existsSync(databaseCopy)) await cp(project.DATABASE, databaseCopy);
     const storagesCopy = await sandboxedStorages(project, directory, notices);
-    // DEFAULT_FILE_STORAGE is already part of STORAGES, and giving both is refused.
-    const { DEFAULT_FILE_STORAGE: _shorthand, SETTINGS_FILE: _file, ...kept } = project;
+    // DEFAULT_FILE_STORAGE is already part of STORAGES, and DATABASE is part of DATABASES: giving both is refused.
+    const { DEFAULT_FILE_STORAGE: _shorthand, SETTINGS_FILE: _file, DATABASE: _database, ...kept } = project;
+    const database = { ...project.DATABASES.default };
+    if (database.ENGINE === 'json') {
+      const databaseCopy = join(directory, basename(database.NAME));
+      if (existsSync(database.NAME) && !existsSync(databaseCopy)) await cp(database.NAME, databaseCopy);
+      database.NAME = databaseCopy;
+    } else {
+      setDatabaseOptions({ rollbackOnClose: true });
+      notices.push(`Row changes in ${project.DATABASE} are made in one transaction, rolled back when the shell ends.`);
+    }
     await configure(
-      { ...kept, MODELS: [...kept.MODELS], MEDIA_ROOT: mediaCopy, DATABASE: databaseCopy, STORAGES: storagesCopy, SECRET_KEY: secretKey(project) },
+      { ...kept, MODELS: [...kept.MODELS], MEDIA_ROOT: mediaCopy, DATABASES: { default: database }, STORAGES: storagesCopy, SECRET_KEY: secretKey(project) },
       { baseDir: project.BASE_DIR },
     );
+  };
+  const rollBack = async (): Promise<void> => {
+    await closeActiveDatabase();
+    setDatabaseOptions({});
   };
   try {
     const notices: string[] = [];
     await redirect(options.project ?? settings, notices);
-    return { directory, notices, dispose, reapply: (project) => redirect(project, []) };
+    return { directory, notices, dispose, rollBack, reapply: (project) => redirect(project, []) };
   } catch (error) {
     dispose();
     throw error;

@@ -1,7 +1,7 @@
 /**
- * `--trace` / `.trace on|off` and `--print-sql`: a line for each storage call (from the `filefield:storage`
- * channel) and each SQL statement (`filefield:sql`, published by the database layer), printed as they
- * complete, so the two interleave in the order they happened.
+ * `--trace` / `.trace on|off`: a line for each storage call (from the `filefield:storage` channel), printed
+ * as it completes, on the same output as `--print-sql`'s statements (`filefield:sql`), so that the two
+ * interleave in the order they happened.
  */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { inspect } from 'node:util';
@@ -9,17 +9,6 @@ import { errorCode } from '../errors.ts';
 import { formatBytes } from '../files/File.ts';
 import { STORAGE_CHANNEL_NAME, type StorageCall } from '../storage/tracing.ts';
 import { dim } from './errors.ts';
-
-export const SQL_CHANNEL_NAME = 'filefield:sql';
-
-/** What the database layer publishes for a statement. */
-interface SqlStatement {
-  sql: string;
-  params?: readonly unknown[];
-  durationMs?: number;
-  /** The error's message when the statement failed. */
-  error?: string;
-}
 
 export interface TraceOutput {
   write(text: string): void;
@@ -40,12 +29,6 @@ export function describeStorageCall(call: StorageCall): string {
   return `storage ${storage} ${call.method}(${name})${bytes}${milliseconds(call.durationMs)}${failed}`;
 }
 
-export function describeSql(statement: SqlStatement): string {
-  const params = statement.params && statement.params.length ? ` ${inspect(statement.params, { breakLength: Infinity })}` : '';
-  const failed = statement.error === undefined ? '' : ` failed: ${statement.error}`;
-  return `sql ${statement.sql.replace(/\s+/g, ' ').trim()}${params}${milliseconds(statement.durationMs)}${failed}`;
-}
-
 /** Subscribes to one channel with a line printer; returns the unsubscribe. */
 function follow<T>(name: string, describe: (message: T) => string, output: TraceOutput): () => void {
   const print = (message: unknown): void => {
@@ -60,6 +43,8 @@ export function traceStorage(output: TraceOutput): () => void {
   return follow(STORAGE_CHANNEL_NAME, describeStorageCall, output);
 }
 
-export function printSql(output: TraceOutput): () => void {
-  return follow(SQL_CHANNEL_NAME, describeSql, output);
+/** `--print-sql` (printSql.ts words each statement) on the same output, so the two interleave in order. */
+export async function printSqlTo(output: TraceOutput): Promise<() => void> {
+  const { printSql } = await import('./printSql.ts');
+  return printSql((text) => output.write(`${output.terminal ? '\r\x1b[K' : ''}${text}`));
 }

@@ -3,7 +3,10 @@
  */
 import type { TraceOutput } from './trace.ts';
 
-/** Where trace lines go: standard error for scripts (their output stays theirs), the terminal for the prompt. */
+/**
+ * Where trace lines go: standard output, for scripts too, as `--print-sql`'s statements do (shell_plus
+ * prints its SQL there), so that both interleave in the order they happened.
+ */
 export function traceOutput(stream: NodeJS.WriteStream): TraceOutput {
   return { write: (text) => stream.write(text), colors: stream.hasColors?.() ?? false, terminal: stream.isTTY === true };
 }
@@ -29,8 +32,8 @@ export class TraceSwitch {
 
   /** `--print-sql`, for the whole session. */
   async printSql(): Promise<void> {
-    const { printSql } = await import('./trace.ts');
-    printSql(this.output);
+    const { printSqlTo } = await import('./trace.ts');
+    await printSqlTo(this.output);
   }
 }
 

@@ -5,9 +5,10 @@
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './children.ts';
 
 /** sshd re-executes itself by its own path, so it refuses to start from a relative one. */
 const SSHD = '/usr/sbin/sshd';
@@ -39,17 +40,6 @@ function generateKey(path: string, comment: string): void {
 function fingerprintOf(publicKeyFile: string): string {
   // "256 SHA256:abc… comment (ED25519)"
   return execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', publicKeyFile], { encoding: 'utf8' }).split(' ')[1]!;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Resolves once something on the port answers with an SSH banner. */
