@@ -84,9 +84,11 @@ export async function openPostgres(config: DatabaseConfig): Promise<SqlDriver> {
     })();
     return ownerLock;
   };
-  /** The lock client's socket is unreferenced (it must not keep a script alive) but for its own queries. */
-  const onLockClient = async (sql: string, params: unknown[]): Promise<SqlResult> => {
-    const { client } = await lockClient();
+  /**
+   * A connection held for its own purpose (the owner lock, a transaction, the sandbox's) keeps its socket
+   * unreferenced but for its own queries: a finished script ends, and the server rolls back what it left open.
+   */
+  const runReferenced = async (client: Pg.PoolClient | Pg.Client, sql: string, params: readonly unknown[]): Promise<SqlResult> => {
     socketOf(client)?.ref();
     try {
       return await run(client, sql, params);
@@ -94,6 +96,7 @@ export async function openPostgres(config: DatabaseConfig): Promise<SqlDriver> {
       socketOf(client)?.unref();
     }
   };
+  const onLockClient = async (sql: string, params: unknown[]): Promise<SqlResult> => runReferenced((await lockClient()).client, sql, params);
 
   return {
     vendor: 'postgresql',
@@ -107,8 +110,9 @@ export async function openPostgres(config: DatabaseConfig): Promise<SqlDriver> {
       } catch (error) {
         throw explain(error);
       }
+      socketOf(client)?.unref();
       try {
-        return await work({ query: (sql, params) => run(client, sql, params) });
+        return await work({ query: (sql, params) => runReferenced(client, sql, params) });
       } finally {
         client.release();
       }
