@@ -87,13 +87,26 @@ export class FileSystemDriver extends MediaRootDriver implements StorageDriver {
     return this.keyOf(name);
   }
 
-  private assertNoSymlinkEscape(fullPath: string): void {
-    let root: string;
-    try {
-      root = realpathSync.native(this.root.location);
-    } catch {
-      return; // no location yet, so nothing inside it can be a link
+  /**
+   * Where the location really is, resolved once it exists. Kept for the process: every check by path and by
+   * descriptor needs it, and a location moved later only makes those checks refuse (they never pass more).
+   */
+  private resolvedRoot: string | undefined;
+
+  private realRoot(): string | undefined {
+    if (this.resolvedRoot === undefined) {
+      try {
+        this.resolvedRoot = realpathSync.native(this.root.location);
+      } catch {
+        return undefined;
+      }
     }
+    return this.resolvedRoot;
+  }
+
+  private assertNoSymlinkEscape(fullPath: string): void {
+    const root = this.realRoot();
+    if (root === undefined) return; // no location yet, so nothing inside it can be a link
     for (let probe = fullPath; ; probe = dirname(probe)) {
       let real: string;
       try {
@@ -135,13 +148,7 @@ export class FileSystemDriver extends MediaRootDriver implements StorageDriver {
     } catch {
       return false;
     }
-    let root: string;
-    try {
-      root = realpathSync.native(this.root.location);
-    } catch {
-      root = this.root.location;
-    }
-    if (!isInside(root, real)) {
+    if (!isInside(this.realRoot() ?? this.root.location, real)) {
       await handle.close();
       throw this.symlinkEscape(fullPath);
     }
