@@ -168,6 +168,26 @@ describe('path() and names outside the location (item 43)', () => {
     assert.equal(fs.readFileSync(join(outside, 'secret.txt'), 'utf8'), 'secret');
   });
 
+  test('a location that is a symlink, pointed at another folder while the storage is in use, is followed; escapes stay refused', async () => {
+    const first = freshDir('first');
+    const second = freshDir('second');
+    const outside = freshDir('outside');
+    const location = join(scratch, `current-${process.hrtime.bigint()}`);
+    fs.symlinkSync(first, location);
+    const storage = new FileSystemStorage({ location });
+    assert.equal(await storage.save('a.txt', new ContentFile('one')), 'a.txt');
+    // A release switch, as deploy tools do it: the link now names another folder.
+    fs.unlinkSync(location);
+    fs.symlinkSync(second, location);
+    assert.equal(await storage.save('b.txt', new ContentFile('two')), 'b.txt');
+    assert.equal(fs.readFileSync(join(second, 'b.txt'), 'utf8'), 'two');
+    assert.equal((await (await storage.open('b.txt')).read()).toString(), 'two');
+    fs.symlinkSync(outside, join(second, 'out'));
+    await assertSuspicious(() => storage.save('out/x.txt', new ContentFile('evil')),
+      `The path (${join(location, 'out/x.txt')}) leads outside of the storage location (${location}) through a symbolic link`);
+    assert.deepEqual(fs.readdirSync(outside), [], 'nothing was written outside');
+  });
+
   test('a symlink that stays inside the location is followed', async () => {
     const { storage, location } = makeStorage();
     fs.mkdirSync(join(location, 'real'));

@@ -88,25 +88,34 @@ export class FileSystemDriver extends MediaRootDriver implements StorageDriver {
   }
 
   /**
-   * Where the location really is, resolved once it exists. Kept for the process: every check by path and by
-   * descriptor needs it, and a location moved later only makes those checks refuse (they never pass more).
+   * Where the location really is, resolved once it exists and kept while the location stays the same (it
+   * follows MEDIA_ROOT), since every check by path and by descriptor needs it. A path found outside the kept
+   * one is judged again against the location as it is now (a folder swapped for a symlink since).
    */
-  private resolvedRoot: string | undefined;
+  private resolvedRoot: { location: string; real: string } | undefined;
 
-  private realRoot(): string | undefined {
-    if (this.resolvedRoot === undefined) {
+  private realRoot(fresh = false): string | undefined {
+    const { location } = this.root;
+    if (fresh || this.resolvedRoot?.location !== location) {
       try {
-        this.resolvedRoot = realpathSync.native(this.root.location);
+        this.resolvedRoot = { location, real: realpathSync.native(location) };
       } catch {
+        this.resolvedRoot = undefined;
         return undefined;
       }
     }
-    return this.resolvedRoot;
+    return this.resolvedRoot.real;
+  }
+
+  /** Whether `real` (a resolved path) lies inside the location. */
+  private isInsideLocation(real: string): boolean {
+    const kept = this.realRoot();
+    if (kept !== undefined && isInside(kept, real)) return true;
+    return isInside(this.realRoot(true) ?? this.root.location, real);
   }
 
   private assertNoSymlinkEscape(fullPath: string): void {
-    const root = this.realRoot();
-    if (root === undefined) return; // no location yet, so nothing inside it can be a link
+    if (this.realRoot() === undefined) return; // no location yet, so nothing inside it can be a link
     for (let probe = fullPath; ; probe = dirname(probe)) {
       let real: string;
       try {
@@ -119,7 +128,7 @@ export class FileSystemDriver extends MediaRootDriver implements StorageDriver {
         if (probe === this.root.location || probe === dirname(probe)) return;
         continue;
       }
-      if (!isInside(root, real)) throw this.symlinkEscape(fullPath);
+      if (!this.isInsideLocation(real)) throw this.symlinkEscape(fullPath);
       return;
     }
   }
@@ -148,7 +157,7 @@ export class FileSystemDriver extends MediaRootDriver implements StorageDriver {
     } catch {
       return false;
     }
-    if (!isInside(this.realRoot() ?? this.root.location, real)) {
+    if (!this.isInsideLocation(real)) {
       await handle.close();
       throw this.symlinkEscape(fullPath);
     }
