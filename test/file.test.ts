@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { ContentFile, DEFAULT_CHUNK_SIZE, File, ImageFile, ValidationError } from '../src/index.ts';
@@ -557,4 +558,77 @@ test('a 200 MiB file through an fd streams through chunks() with flat memory', a
   assert.equal(count, (200 * MiB) / DEFAULT_CHUNK_SIZE);
   assert.equal(read.digest('hex'), written.digest('hex'));
   assert.ok(growth < 64 * MiB, `RSS grew by ${(growth / MiB).toFixed(1)} MiB while reading`);
+});
+
+describe('File.open(): opened at once, never left open', () => {
+  const openDescriptors = (): number => fs.readdirSync('/proc/self/fd').length;
+  const hasProc = fs.existsSync('/proc/self/fd');
+
+  test('a FIFO opens without holding up the event loop while it waits for a writer, and is read as a stream', { skip: process.platform === 'win32' }, async () => {
+    const fifo = join(dir, 'pipe');
+    const made = spawnSync('mkfifo', [fifo]);
+    if (made.status !== 0) return; // no mkfifo here
+    try {
+      const opening = File.open(fifo);
+      // The writer's open runs while File.open waits: a File.open that blocked the event loop would deadlock.
+      const writer = fs.createWriteStream(fifo);
+      writer.end('through the pipe');
+      const file = await opening;
+      assert.equal(file.seekable, false);
+      assert.equal(await file.text(), 'through the pipe');
+      await file.close();
+    } finally {
+      fs.rmSync(fifo, { force: true });
+    }
+  });
+
+  test('a directory opens, and reading it fails with EISDIR', async () => {
+    const file = await File.open(dir);
+    await assert.rejects(file.read(), (error: NodeJS.ErrnoException) => error.code === 'EISDIR');
+    await file.close();
+  });
+
+  test('a File that is never closed has its descriptor closed when it is collected, with a warning', { skip: !hasProc }, () => {
+    const script = `
+      import { File } from ${JSON.stringify(new URL('../src/index.ts', import.meta.url).href)};
+      import { readdirSync } from 'node:fs';
+      const count = () => readdirSync('/proc/self/fd').length;
+      const warnings = [];
+      process.on('warning', (warning) => warnings.push(warning.message));
+      const before = count();
+      await (async () => { await File.open(${JSON.stringify(digitsPath)}); })();
+      const opened = count();
+      for (let round = 0; round < 20 && count() >= opened; round++) {
+        globalThis.gc();
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      console.log(JSON.stringify({ before, opened, after: count(), warnings }));
+    `;
+    const run = spawnSync(
+      process.execPath, ['--expose-gc', '--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' },
+    );
+    assert.equal(run.status, 0, run.stderr);
+    const { before, opened, after, warnings } = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as {
+      before: number; opened: number; after: number; warnings: string[];
+    };
+    assert.equal(opened, before + 1);
+    assert.equal(after, before, 'the descriptor was closed once the File was collected');
+    assert.ok(warnings.some((message) => message.includes('digits.txt') && message.includes('File.open()')), warnings.join('\n'));
+  });
+
+  test('a saved File.open() file leaves no descriptor open, and reading it again opens it again', { skip: !hasProc }, async () => {
+    const { FileSystemStorage } = await import('../src/index.ts');
+    const storage = new FileSystemStorage({ location: join(dir, 'saved') });
+    const before = openDescriptors();
+    const file = await File.open(digitsPath);
+    const name = await storage.save('digits.txt', file);
+    assert.equal(openDescriptors(), before);
+    assert.equal(await file.text(), DIGITS);
+    await file.close();
+    assert.equal(openDescriptors(), before);
+    const stored = await storage.open(name);
+    assert.equal(await stored.text(), DIGITS);
+    await stored.close();
+    assert.equal(openDescriptors(), before);
+  });
 });

@@ -6,12 +6,13 @@ import { open as openFile } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { inspect } from 'node:util';
-import { byteSourceOf, MemorySource, type ByteSource } from './sources.ts';
+import { byteSourceOf, MemorySource, OpenedFileSource, type ByteSource } from './sources.ts';
 
 export const DEFAULT_CHUNK_SIZE = 64 * 1024;
 
 /** Buffers that chunks() cycles through with `reuseBuffers`: a piece stays valid while three more are taken. */
 const REUSED_BUFFERS = 4;
+const SMALLEST_REUSED_BUFFER = 4096;
 
 export interface ChunkOptions {
   /**
@@ -27,6 +28,11 @@ export interface ChunkOptions {
 export type FileSource = number | FileHandle | Readable | Blob | File;
 
 const NO_FILE = 'The file cannot be reopened.';
+
+/** The source of a file filefield opens by its path: a regular file at once, anything else as a stream. */
+async function openOwned(path: string): Promise<ByteSource> {
+  return OpenedFileSource.open(path) ?? byteSourceOf(await openFile(path, 'r'));
+}
 
 export class File {
   name: string | null;
@@ -52,7 +58,8 @@ export class File {
 
   /** Opens a local file for reading; its name is the path as given. */
   static async open(path: string, name: string | null = path): Promise<File> {
-    const file = new File(await openFile(path, 'r'), name);
+    const file = new File(null, name);
+    file.source = await openOwned(path);
     file.ownedPath = path;
     return file;
   }
@@ -71,7 +78,7 @@ export class File {
   /** A File that File.open() made, closed since by closeIfOwned(), is opened again for reading. */
   private async reopenIfOwned(): Promise<void> {
     if (!this.reopenOnRead || this.ownedPath === null || !this.closed) return;
-    this.source = byteSourceOf(await openFile(this.ownedPath, 'r'));
+    this.source = await openOwned(this.ownedPath);
     this.position = 0;
     this.reopenOnRead = false;
   }
@@ -169,9 +176,12 @@ export class File {
     const source = this.requireSource();
     if (source.seekable) this.position = 0;
     if (options.reuseBuffers && source.readInto) {
+      // No larger than the file needs: a small file is not read into a megabyte (a size that is wrong,
+      // as a /proc file's 0, only makes the pieces smaller).
+      const bufferSize = Math.min(size, Math.max(source.size() ?? size, SMALLEST_REUSED_BUFFER));
       const buffers: Buffer[] = [];
       for (let index = 0; ; index = (index + 1) % REUSED_BUFFERS) {
-        const buffer = (buffers[index] ??= Buffer.allocUnsafe(size));
+        const buffer = (buffers[index] ??= Buffer.allocUnsafe(bufferSize));
         const bytesRead = await source.readInto(buffer, this.position);
         if (bytesRead === 0) return;
         this.position += bytesRead;
@@ -272,6 +282,18 @@ export class File {
 }
 
 /** In-memory content; text is stored as UTF-8, and `size` counts bytes. */
+/**
+ * The regular file at `path` opened at once, for the local storage's reads (null where it is something
+ * else); `check` sees its descriptor first (see OpenedFileSource.open). The File owns the descriptor.
+ */
+export function openRegularFile(path: string, name: string | null, check?: (fd: number) => void): File | null {
+  const source = OpenedFileSource.open(path, check);
+  if (source === null) return null;
+  const file = new File(null, name);
+  Object.assign(file, { source });
+  return file;
+}
+
 export class ContentFile extends File {
   constructor(content: string | Uint8Array, name: string | null = null) {
     super(null, name);

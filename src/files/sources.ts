@@ -5,13 +5,21 @@
  * a sequential one (a stream, a pipe) only reads forward, and keeps what was peeked so that the bytes an
  * image check looked at are still delivered to the storage afterwards.
  */
-import { fstatSync, read as readCallback, readlinkSync, statSync, close as closeCallback } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, read as readCallback, readSync, readlinkSync, statSync, close as closeCallback } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 
 const readFd = promisify(readCallback);
 const closeFd = promisify(closeCallback);
+
+/**
+ * Reads of a regular file with at most this many bytes left are made at once, not through the thread pool:
+ * from the page cache they take microseconds, a thread-pool round trip some fifty. Larger reads go through
+ * the pool, so a large file never holds up the event loop.
+ */
+export const IMMEDIATE_READ_LIMIT = 64 * 1024;
 
 export interface ByteSource {
   /** Whether read() honours `position` (otherwise it reads on from where the last read stopped). */
@@ -207,7 +215,6 @@ abstract class PositionalSource implements ByteSource {
   readonly seekable = true;
   protected isClosed = false;
   abstract readonly path: string | undefined;
-  abstract readInto(buffer: Buffer, position: number): Promise<number>;
   protected abstract descriptor(): number;
   protected abstract release(): Promise<void>;
 
@@ -223,11 +230,35 @@ abstract class PositionalSource implements ByteSource {
     return fstatSync(this.descriptor()).mtime;
   }
 
+  /** Fills `buffer` from `position`: a regular file returns short reads near its end only, so it loops. */
+  readInto(buffer: Buffer, position: number): Promise<number> {
+    const fd = this.descriptor();
+    return this.fill(fd, buffer, position, fstatSync(fd).size - position);
+  }
+
+  private async fill(fd: number, buffer: Buffer, position: number, remaining: number): Promise<number> {
+    const immediate = remaining <= IMMEDIATE_READ_LIMIT;
+    let total = 0;
+    while (total < buffer.byteLength) {
+      const length = buffer.byteLength - total;
+      const bytesRead = immediate
+        ? readSync(fd, buffer, total, length, position + total)
+        : (await readFd(fd, buffer, total, length, position + total)).bytesRead;
+      if (bytesRead === 0) break;
+      total += bytesRead;
+    }
+    return total;
+  }
+
   async read(length: number, position: number): Promise<Uint8Array> {
     if (this.isClosed) throw new Error('I/O operation on closed file.');
-    const buffer = Buffer.allocUnsafe(length);
-    const bytesRead = await this.readInto(buffer, position);
-    return bytesRead === length ? buffer : buffer.subarray(0, bytesRead);
+    const fd = this.descriptor();
+    const remaining = fstatSync(fd).size - position;
+    // No larger than what is left: a small file is not read into a megabyte. Past the size the file gave
+    // (it grew, or it is a /proc file that says 0), one ordinary piece is tried.
+    const buffer = Buffer.allocUnsafe(Math.min(length, remaining > 0 ? remaining : IMMEDIATE_READ_LIMIT));
+    const bytesRead = await this.fill(fd, buffer, position, remaining);
+    return bytesRead === buffer.byteLength ? buffer : buffer.subarray(0, bytesRead);
   }
 
   peek(length: number): Promise<Uint8Array> {
@@ -244,28 +275,71 @@ abstract class PositionalSource implements ByteSource {
 class DescriptorSource extends PositionalSource {
   readonly path: string | undefined;
 
-  constructor(private readonly fd: number) {
+  constructor(protected readonly descriptorNumber: number, path: string | undefined = pathOfDescriptor(descriptorNumber)) {
     super();
-    this.path = pathOfDescriptor(fd);
+    this.path = path;
   }
 
   protected descriptor(): number {
-    return this.fd;
-  }
-
-  async readInto(buffer: Buffer, position: number): Promise<number> {
-    let total = 0;
-    // A regular file may return short reads near its end only; loop so a chunk is full whenever data remains.
-    while (total < buffer.byteLength) {
-      const { bytesRead } = await readFd(this.fd, buffer, total, buffer.byteLength - total, position + total);
-      if (bytesRead === 0) break;
-      total += bytesRead;
-    }
-    return total;
+    return this.descriptorNumber;
   }
 
   protected release(): Promise<void> {
-    return closeFd(this.fd);
+    return closeFd(this.descriptorNumber);
+  }
+}
+
+/** The descriptor of an opened file that was never closed: closed when its source is collected, with a warning. */
+interface Unclosed {
+  fd: number;
+  path: string;
+}
+
+const unclosedFiles = new FinalizationRegistry<Unclosed>(({ fd, path }) => {
+  try {
+    closeSync(fd);
+  } catch {
+    return;
+  }
+  process.emitWarning(`Closing file descriptor ${fd} of ${path} on garbage collection: close the File that File.open() gave.`);
+});
+
+/**
+ * A file filefield opened by its path (File.open()). Opened and closed at once, not through the thread
+ * pool (both take microseconds on a local disk); one never closed is closed when it is collected, as
+ * Node does for a FileHandle.
+ */
+export class OpenedFileSource extends DescriptorSource {
+  private readonly token = {};
+
+  constructor(fd: number, path: string) {
+    super(fd, resolve(path));
+    unclosedFiles.register(this, { fd, path }, this.token);
+  }
+
+  /**
+   * The file at `path` opened, or null where it is not a regular file (a FIFO, a device): those are read
+   * as streams. Opened without blocking, so a FIFO with no writer yet cannot hold up the event loop.
+   * `check` sees the descriptor first; one that refuses it closes it and throws.
+   */
+  static open(path: string, check: (fd: number) => void = () => undefined): OpenedFileSource | null {
+    const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    check(fd);
+    let regular: boolean;
+    try {
+      regular = fstatSync(fd).isFile();
+    } catch (error) {
+      closeSync(fd);
+      throw error;
+    }
+    if (regular) return new OpenedFileSource(fd, path);
+    closeSync(fd);
+    return null;
+  }
+
+  protected override async release(): Promise<void> {
+    unclosedFiles.unregister(this.token);
+    closeSync(this.descriptorNumber);
   }
 }
 
@@ -279,16 +353,6 @@ class FileHandleSource extends PositionalSource {
 
   protected descriptor(): number {
     return this.handle.fd;
-  }
-
-  async readInto(buffer: Buffer, position: number): Promise<number> {
-    let total = 0;
-    while (total < buffer.byteLength) {
-      const { bytesRead } = await this.handle.read(buffer, total, buffer.byteLength - total, position + total);
-      if (bytesRead === 0) break;
-      total += bytesRead;
-    }
-    return total;
   }
 
   protected release(): Promise<void> {
