@@ -5,14 +5,21 @@
  * when complete, by link() (which fails if the name exists, so two writers never overwrite each other) or,
  * when files are replaced, by rename() (an atomic replacement). A crash or a failing source leaves no
  * partial file under a final name.
+ *
+ * Calls on names and folders (open, link, rename, stat, chmod…) are made at once, not through libuv's
+ * thread pool: on a local disk each takes microseconds, where a round trip through the pool costs some
+ * fifty, and a save makes a dozen of them. Bytes are written at once in pieces of up to 64 KiB, through the
+ * pool above that, so a large file never holds up the event loop.
  */
-import { constants, existsSync, readlinkSync, realpathSync } from 'node:fs';
 import {
-  chmod, lchown, link, lstat, mkdir, open, readFile, readdir, rename, rmdir, stat, unlink, writeFile, type FileHandle,
-} from 'node:fs/promises';
+  closeSync, constants, existsSync, fchmodSync, fchownSync, fstatSync, linkSync, lstatSync, mkdirSync, openSync,
+  readlinkSync, realpathSync, renameSync, rmdirSync, statSync, unlinkSync, write as writeCallback, writeSync,
+} from 'node:fs';
+import { chmod, lstat, mkdir, open, readFile, readdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { OutOfSpaceError, SuspiciousFileOperation, errorCode, isOutOfSpace } from '../errors.ts';
-import { File } from '../files/File.ts';
+import { File, openRegularFile } from '../files/File.ts';
 import type {
   ByteRange, DriverCapabilities, ListPage, ListRequest, ObjectHeaders, ObjectStat, StorageDriver, WriteRequest,
 } from './driver.ts';
@@ -22,6 +29,10 @@ import { isAbandoned, isTemporaryName, temporaryName } from './temporaryFiles.ts
 
 /** Large pieces keep the number of system calls low; memory stays at one piece whatever the file's size. */
 const WRITE_CHUNK_SIZE = 1024 * 1024;
+/** Pieces up to this size are written at once; larger ones through the thread pool. */
+const IMMEDIATE_WRITE_LIMIT = 64 * 1024;
+
+const writeFd = promisify(writeCallback);
 
 /**
  * What open(…, 0o666) would give: the mode of a new file when FILE_UPLOAD_PERMISSIONS is null. Read at
@@ -52,15 +63,15 @@ function canReachThroughDescriptors(): boolean {
 
 /** A folder of the location, open: its entries are reached through its descriptor where the OS allows it. */
 class Folder {
-  constructor(readonly path: string, private readonly handle: FileHandle | null) {}
+  constructor(readonly path: string, private readonly fd: number | null) {}
 
   /** A path to `name` inside this folder. */
   entry(name: string): string {
-    return this.handle === null ? join(this.path, name) : `/proc/self/fd/${this.handle.fd}/${name}`;
+    return this.fd === null ? join(this.path, name) : `/proc/self/fd/${this.fd}/${name}`;
   }
 
-  async close(): Promise<void> {
-    await this.handle?.close();
+  close(): void {
+    if (this.fd !== null) closeSync(this.fd);
   }
 }
 
@@ -114,8 +125,32 @@ export class FileSystemDriver extends MediaRootDriver implements StorageDriver {
     return isInside(this.realRoot(true) ?? this.root.location, real);
   }
 
+  /**
+   * Each part below the location is looked at without following it (two calls for a usual name, where
+   * resolving the whole path reads every part from the root of the file system); the path is resolved
+   * only when one of them is a link.
+   */
   private assertNoSymlinkEscape(fullPath: string): void {
     if (this.realRoot() === undefined) return; // no location yet, so nothing inside it can be a link
+    const location = this.root.location;
+    let probe = location;
+    for (const part of relative(location, fullPath).split(sep)) {
+      if (part === '') continue;
+      probe = join(probe, part);
+      let stats;
+      try {
+        stats = lstatSync(probe, { throwIfNoEntry: false });
+      } catch (error) {
+        if (errorCode(error) === 'ENOTDIR') return; // a file where a folder is asked for: nothing below it
+        throw error;
+      }
+      if (stats === undefined) return; // missing: nothing below it can be a link
+      if (stats.isSymbolicLink()) return this.assertResolvesInside(fullPath);
+    }
+  }
+
+  /** The path resolved through its links (or, where its end is missing, its deepest existing part) lies inside. */
+  private assertResolvesInside(fullPath: string): void {
     for (let probe = fullPath; ; probe = dirname(probe)) {
       let real: string;
       try {
@@ -148,17 +183,16 @@ export class FileSystemDriver extends MediaRootDriver implements StorageDriver {
    * it swapped for a symlink), and closes it and throws if that is outside the location. Resolves to false
    * where the OS cannot tell (no /proc): the checks by path are then all there is.
    */
-  private async checkOpened(handle: FileHandle, fullPath: string): Promise<boolean> {
+  private checkOpened(fd: number, fullPath: string): boolean {
     if (!canReachThroughDescriptors()) return false;
     let real: string;
     try {
-      // /proc answers from memory: a thread-pool round trip would cost more than the call.
-      real = readlinkSync(`/proc/self/fd/${handle.fd}`).replace(/ \(deleted\)$/, '');
+      real = readlinkSync(`/proc/self/fd/${fd}`).replace(/ \(deleted\)$/, '');
     } catch {
       return false;
     }
     if (!this.isInsideLocation(real)) {
-      await handle.close();
+      closeSync(fd);
       throw this.symlinkEscape(fullPath);
     }
     return true;
@@ -169,16 +203,18 @@ export class FileSystemDriver extends MediaRootDriver implements StorageDriver {
    * location; made first (with its missing parents) when `create` is set and it is missing.
    */
   private async openFolder(directory: string, fullPath: string, create: boolean): Promise<Folder> {
-    let handle: FileHandle;
+    let fd: number;
     try {
-      handle = await open(directory, FOLDER_FLAGS);
+      fd = openSync(directory, FOLDER_FLAGS);
     } catch (error) {
       const code = errorCode(error);
       if (!create || (code !== 'ENOENT' && code !== 'ENOTDIR')) throw error;
       // The folder is missing (the usual case needs no mkdir call): make it.
-      handle = await this.makeDirectories(directory, fullPath);
+      fd = await this.makeDirectories(directory, fullPath);
     }
-    return new Folder(directory, (await this.checkOpened(handle, fullPath)) ? handle : (await handle.close(), null));
+    if (this.checkOpened(fd, fullPath)) return new Folder(directory, fd);
+    closeSync(fd);
+    return new Folder(directory, null);
   }
 
   async write({ content, headers, replace, claim }: WriteRequest): Promise<string> {
@@ -192,27 +228,26 @@ export class FileSystemDriver extends MediaRootDriver implements StorageDriver {
       try {
         for (;;) {
           try {
-            if (replace) await rename(temporary, target.entry(basename(fullPath)));
-            else await link(temporary, target.entry(basename(fullPath)));
+            if (replace) renameSync(temporary, target.entry(basename(fullPath)));
+            else linkSync(temporary, target.entry(basename(fullPath)));
             break;
           } catch (error) {
             if (replace || errorCode(error) !== 'EEXIST') throw error;
             await claim.taken(error);
             fullPath = claim.key;
             if (dirname(fullPath) !== target.path) {
-              if (target !== folder) await target.close();
+              if (target !== folder) target.close();
               target = await this.openFolder(dirname(fullPath), fullPath, true);
             }
           }
         }
       } finally {
-        await unlink(temporary).catch(() => undefined);
+        unlinkQuietly(temporary);
       }
-      await this.matchLocationGroup(target.entry(basename(fullPath)));
       if (Object.keys(headers).length > 0) await writeFile(target.entry(headersFileName(basename(fullPath))), JSON.stringify(headers), { mode: 0o600 });
     } finally {
-      if (target !== folder) await target.close();
-      await folder.close();
+      if (target !== folder) target.close();
+      folder.close();
     }
     return this.nameOf(fullPath);
   }
@@ -228,17 +263,18 @@ export class FileSystemDriver extends MediaRootDriver implements StorageDriver {
       // Always read through the File, never by the kernel's copyFile(): that copies the size stat() gave at
       // the start, and loops for ever on a source that shrinks meanwhile (or, like /sys files, is smaller
       // than it says), and copies nothing of a /proc file (whose size is 0).
-      const handle = await open(temporary, 'wx', 0o600);
+      const fd = openSync(temporary, 'wx', 0o600);
       try {
         // Each piece is written before the next but one is read: buffers can be reused (memory stays flat).
-        await writeOverlapped(handle, content.chunks(WRITE_CHUNK_SIZE, { reuseBuffers: true }));
-        await handle.chmod(this.root.filePermissionsMode ?? defaultFileMode());
+        await writeOverlapped(fd, content.chunks(WRITE_CHUNK_SIZE, { reuseBuffers: true }));
+        fchmodSync(fd, this.root.filePermissionsMode ?? defaultFileMode());
+        this.matchLocationGroup(fd);
       } finally {
-        await handle.close();
+        closeSync(fd);
       }
       return temporary;
     } catch (error) {
-      await unlink(temporary).catch(() => undefined);
+      unlinkQuietly(temporary);
       throw error;
     }
   }
@@ -249,35 +285,41 @@ export class FileSystemDriver extends MediaRootDriver implements StorageDriver {
    * safe_makedirs. Each level is made and opened through the descriptor of its parent, and each one found
    * (not made) is checked to lie inside the location, so no folder is made, or chmod-ed, outside it.
    */
-  private async makeDirectories(directory: string, fullPath: string): Promise<FileHandle> {
+  private async makeDirectories(directory: string, fullPath: string): Promise<number> {
     const parts = relative(this.root.location, directory).split(sep).filter(Boolean);
     if (!canReachThroughDescriptors() || !(await isDirectory(this.root.location)) || parts[0] === '..') {
       // No descriptor paths, or no location yet (so nothing in it can be a link): by path.
       await this.makeDirectoriesByPath(directory);
-      return open(directory, FOLDER_FLAGS);
+      return openSync(directory, FOLDER_FLAGS);
     }
     const mode = this.root.directoryPermissionsMode;
-    let current = await open(this.root.location, FOLDER_FLAGS);
+    // null while a check that closes it when it refuses runs: it is never closed twice.
+    let current: number | null = openSync(this.root.location, FOLDER_FLAGS);
     try {
       for (const part of parts) {
-        const entry = `/proc/self/fd/${current.fd}/${part}`;
+        const entry = `/proc/self/fd/${current}/${part}`;
         let created = false;
         try {
-          await mkdir(entry, mode ?? 0o777);
+          mkdirSync(entry, mode ?? 0o777);
           created = true;
         } catch (error) {
           if (errorCode(error) !== 'EEXIST') throw error; // a folder already there (or made by a concurrent save)
         }
         // A folder made just now is opened without following a link put in its place.
-        const next = await open(entry, FOLDER_FLAGS | (created ? constants.O_NOFOLLOW : 0));
-        await current.close();
+        const next = openSync(entry, FOLDER_FLAGS | (created ? constants.O_NOFOLLOW : 0));
+        closeSync(current);
         current = next;
-        if (created && mode !== null) await current.chmod(mode);
-        else if (!created) await this.checkOpened(current, fullPath);
+        if (created && mode !== null) fchmodSync(current, mode);
+        else if (!created) {
+          const found = current;
+          current = null;
+          this.checkOpened(found, fullPath);
+          current = found;
+        }
       }
       return current;
     } catch (error) {
-      await current.close().catch(() => undefined);
+      if (current !== null) closeSync(current);
       const code = errorCode(error);
       if (code === 'EEXIST' || code === 'ENOTDIR' || code === 'ELOOP') throw notADirectory(directory);
       throw error;
@@ -313,12 +355,14 @@ export class FileSystemDriver extends MediaRootDriver implements StorageDriver {
     }
   }
 
-  /** Files take the location's group, as Django does (for shared media folders with the setgid habit). */
-  private async matchLocationGroup(fullPath: string): Promise<void> {
+  /**
+   * Files take the location's group, as Django does (for shared media folders with the setgid habit):
+   * set on the temporary file, so the file has it from the moment it appears under its name.
+   */
+  private matchLocationGroup(fd: number): void {
     try {
-      // lstat/lchown: a link put in the file's place is never followed.
-      const [file, location] = await Promise.all([lstat(fullPath), stat(this.root.location)]);
-      if (file.gid !== location.gid) await lchown(fullPath, -1, location.gid);
+      const { gid } = statSync(this.root.location);
+      if (fstatSync(fd).gid !== gid) fchownSync(fd, -1, gid);
     } catch {
       // Not permitted: the file keeps the process's group.
     }
@@ -330,22 +374,22 @@ export class FileSystemDriver extends MediaRootDriver implements StorageDriver {
       const location = this.root.location;
       folder = fullPath === location ? new Folder(fullPath, null) : await this.openFolder(dirname(fullPath), fullPath, false);
       const entry = fullPath === location ? fullPath : folder.entry(basename(fullPath));
-      if ((await lstat(entry)).isDirectory()) {
-        await rmdir(entry);
+      if (lstatSync(entry).isDirectory()) {
+        rmdirSync(entry);
       } else {
-        await unlink(entry);
-        if (fullPath !== location) await unlink(folder.entry(headersFileName(basename(fullPath)))).catch(() => undefined);
+        unlinkSync(entry);
+        if (fullPath !== location) unlinkQuietly(folder.entry(headersFileName(basename(fullPath))));
       }
     } catch (error) {
       if (errorCode(error) !== 'ENOENT') throw error;
     } finally {
-      await folder?.close();
+      folder?.close();
     }
   }
 
   async exists(fullPath: string): Promise<boolean> {
     try {
-      await lstat(fullPath); // a dangling link still takes the name
+      lstatSync(fullPath); // a dangling link still takes the name
       return true;
     } catch (error) {
       const code = errorCode(error);
@@ -382,8 +426,13 @@ export class FileSystemDriver extends MediaRootDriver implements StorageDriver {
   }
 
   async read(fullPath: string, _name: string, range?: ByteRange): Promise<File> {
+    if (range === undefined) {
+      // A regular file, opened and closed at once (a media GET makes both); anything else as below.
+      const opened = openRegularFile(fullPath, fullPath, (fd) => this.checkOpened(fd, fullPath));
+      if (opened) return opened;
+    }
     const handle = await open(fullPath, 'r');
-    await this.checkOpened(handle, fullPath);
+    this.checkOpened(handle.fd, fullPath);
     if (range === undefined) return new File(handle, fullPath);
     const stream = handle.createReadStream({ start: range.start, ...(range.end === undefined ? {} : { end: range.end }) });
     return new File(stream, fullPath);
@@ -391,7 +440,7 @@ export class FileSystemDriver extends MediaRootDriver implements StorageDriver {
 
   /** The change time stands for the creation time, as in Django (Unix records no birth time it reports). */
   async stat(fullPath: string): Promise<ObjectStat> {
-    const stats = await stat(fullPath);
+    const stats = statSync(fullPath);
     return { isFolder: stats.isDirectory(), size: stats.size, modified: stats.mtime, created: stats.ctime, accessed: stats.atime };
   }
 
@@ -451,8 +500,16 @@ export class FileSystemDriver extends MediaRootDriver implements StorageDriver {
 
 }
 
+function unlinkQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // already gone
+  }
+}
+
 /** Writes every piece, reading the next one while the current one is written (two in memory at most). */
-async function writeOverlapped(handle: FileHandle, pieces: AsyncIterator<Uint8Array>): Promise<void> {
+async function writeOverlapped(fd: number, pieces: AsyncIterator<Uint8Array>): Promise<void> {
   // A read that fails while a write is under way must not count as an unhandled rejection (which ends the
   // process under Node's default): mark each read as handled at once; awaiting it later still throws.
   const read = () => {
@@ -467,7 +524,10 @@ async function writeOverlapped(handle: FileHandle, pieces: AsyncIterator<Uint8Ar
       const chunk = current.value;
       let written = 0;
       while (written < chunk.byteLength) {
-        written += (await handle.write(chunk, written, chunk.byteLength - written)).bytesWritten;
+        const length = chunk.byteLength - written;
+        written += length <= IMMEDIATE_WRITE_LIMIT
+          ? writeSync(fd, chunk, written, length)
+          : (await writeFd(fd, chunk, written, length)).bytesWritten;
       }
     }
   } catch (error) {
