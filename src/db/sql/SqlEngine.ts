@@ -94,22 +94,22 @@ export class SqlEngine implements DatabaseEngine {
 
   async saveRow(schema: TableSchema, id: number | null, values: Record<string, unknown>, finishing: readonly InFlightUpload[] = []): Promise<number> {
     await this.ready(schema);
-    const write = async (): Promise<number> => {
+    const rowId = await this.executor.transactionOf(async (query) => {
+      const run = (statement: Statement) => query(statement.sql, statement.parameters);
       let rowId = id;
       if (rowId !== null) {
-        const { affected } = await this.run(this.statements.updateById(schema, rowId, values));
+        const { affected } = await run(this.statements.updateById(schema, rowId, values));
         // A row deleted meanwhile (or an id given by hand) is written anew under its id, as Django does.
-        if (affected === 0) await this.run(this.statements.insertWithId(schema, { id: rowId, ...values }));
+        if (affected === 0) await run(this.statements.insertWithId(schema, { id: rowId, ...values }));
       } else {
-        rowId = Number((await this.run(this.statements.insert(schema, values))).rows[0]!.id);
+        rowId = Number((await run(this.statements.insert(schema, values))).rows[0]!.id);
       }
       for (const entry of finishing) {
         const close = this.uploads.finishing(entry);
-        if (close) await this.run(close);
+        if (close) await run(close);
       }
       return rowId;
-    };
-    const rowId = await this.executor.transaction(write);
+    });
     for (const entry of finishing) this.uploads.settled(entry);
     return rowId;
   }
@@ -147,10 +147,11 @@ export class SqlEngine implements DatabaseEngine {
     await this.ready(schema);
     // Few enough values a statement for either dialect's limit on parameters.
     const batch = Math.max(1, Math.floor(LOAD_PARAMETERS / (schema.columns.length + 1)));
-    await this.executor.transaction(async () => {
-      for (let start = 0; start < rows.length; start += batch) await this.run(this.statements.upsert(schema, rows.slice(start, start + batch)));
+    await this.executor.transactionOf(async (query) => {
+      const run = (statement: Statement) => query(statement.sql, statement.parameters);
+      for (let start = 0; start < rows.length; start += batch) await run(this.statements.upsert(schema, rows.slice(start, start + batch)));
       const moveSequence = this.statements.moveSequencePastIds(schema);
-      if (moveSequence) await this.run(moveSequence);
+      if (moveSequence) await run(moveSequence);
     });
   }
 
@@ -183,8 +184,8 @@ export class SqlEngine implements DatabaseEngine {
     const wanted = schemas.some((schema) => schema.name === IN_FLIGHT_TABLE.name) ? schemas : [...schemas, IN_FLIGHT_TABLE];
     const steps = planMigration(this.statements, wanted, await readExistingTables(this.executor), this.location);
     if (!options.dryRun && steps.length) {
-      await this.executor.transaction(async () => {
-        for (const step of steps) await this.executor.query(step.sql);
+      await this.executor.transactionOf(async (query) => {
+        for (const step of steps) await query(step.sql, []);
       });
       this.existing = null;
     }

@@ -67,14 +67,31 @@ export class SqlExecutor {
     return this.run(transaction?.connection ?? null, sql, params);
   }
 
-  /** `work` in one transaction, committed when it resolves and rolled back when it throws. */
-  async transaction<T>(work: () => Promise<T>): Promise<T> {
+  /**
+   * `work` in one transaction, committed when it resolves and rolled back when it throws; every statement
+   * `work` makes (through the models, a QuerySet…) joins it.
+   */
+  transaction<T>(work: () => Promise<T>): Promise<T> {
+    return this.within((transaction) => this.current.run(transaction, work));
+  }
+
+  /**
+   * `work` in one transaction, its statements run through the `query` it is given. The engine's own
+   * writes (a row and the records it closes) use it: no async context has to be carried to them, and
+   * Node's context tracking, which costs every promise of the process once it is on, stays off.
+   */
+  transactionOf<T>(work: (query: (sql: string, params: readonly unknown[]) => Promise<SqlResult>) => Promise<T>): Promise<T> {
+    return this.within((transaction) => work((sql, params) => this.run(transaction.connection, sql, params)));
+  }
+
+  /** A transaction (a savepoint inside the caller's): `work` is given it, committed or rolled back after. */
+  private async within<T>(work: (transaction: Transaction) => Promise<T>): Promise<T> {
     const outer = this.ambient();
     if (outer) {
       const savepoint = `filefield_${++outer.savepoints}`;
       await this.run(outer.connection, `SAVEPOINT ${savepoint}`, []);
       try {
-        const result = await this.current.run(outer, work);
+        const result = await work(outer);
         await this.run(outer.connection, `RELEASE SAVEPOINT ${savepoint}`, []);
         return result;
       } catch (error) {
@@ -86,7 +103,7 @@ export class SqlExecutor {
       const transaction: Transaction = { connection, savepoints: 0 };
       await this.run(connection, this.driver.beginStatement, []);
       try {
-        const result = await this.current.run(transaction, work);
+        const result = await work(transaction);
         await this.run(connection, 'COMMIT', []);
         return result;
       } catch (error) {

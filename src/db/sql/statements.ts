@@ -119,15 +119,65 @@ export function whereClause(vendor: Vendor, schema: TableSchema, where: Where | 
   return (eb: ExpressionBuilder<any, any>) => (where ? condition(vendor, schema, where) : eb.lit(true));
 }
 
+const isPlainValue = (value: unknown): boolean =>
+  value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean';
+
+/**
+ * The shape of a condition that is one `exact` lookup of a value (its SQL is the same whatever the value),
+ * with that value; null for any other condition.
+ */
+function exactLookupShape(where: Where | undefined): { shape: string; values: unknown[] } | null {
+  if (where === undefined) return { shape: '', values: [] };
+  if (where.kind !== 'lookup' || where.lookup !== 'exact' || where.value === null || !isPlainValue(where.value)) return null;
+  return { shape: `${where.column}=?`, values: [where.value] };
+}
+
+/** A table as a shape sees it: its name and columns (nullability changes the SQL of conditions and orders). */
+const tableShapes = new WeakMap<TableSchema, string>();
+function tableShape(schema: TableSchema): string {
+  let shape = tableShapes.get(schema);
+  if (shape === undefined) {
+    shape = JSON.stringify([schema.name, schema.columns.map((column) => [column.name, column.nullable])]);
+    tableShapes.set(schema, shape);
+  }
+  return shape;
+}
+
+/** More shapes than this are compiled each time (a bound on the cache). */
+const MAX_CACHED_SHAPES = 512;
+
 /** The statements of one dialect. */
 export class Statements {
   readonly db: AnyDb;
+  /**
+   * The SQL of the statements every save makes, by their shape (table, columns, condition): compiling
+   * through Kysely costs more than running them on SQLite. A shape is kept only when the parameters it
+   * predicts are those Kysely gave.
+   */
+  private readonly compiledByShape = new Map<string, string>();
 
   constructor(readonly vendor: Vendor) {
     this.db = builderFor(vendor);
   }
 
+  private byShape(shape: string | null, parameters: readonly unknown[], compile: () => Statement): Statement {
+    if (shape === null) return compile();
+    const known = this.compiledByShape.get(shape);
+    if (known !== undefined) return { sql: known, parameters };
+    const statement = compile();
+    const predicted = statement.parameters.length === parameters.length
+      && statement.parameters.every((parameter, index) => Object.is(parameter, parameters[index]));
+    if (predicted && this.compiledByShape.size < MAX_CACHED_SHAPES) this.compiledByShape.set(shape, statement.sql);
+    return statement;
+  }
+
   select(schema: TableSchema, query: SelectQuery): Statement {
+    const lookup = query.limit === undefined && query.offset === undefined ? exactLookupShape(query.where) : null;
+    const shape = lookup && `select ${tableShape(schema)} ${lookup.shape} ${JSON.stringify(query.orderBy ?? [])}`;
+    return this.byShape(shape, lookup?.values ?? [], () => this.compileSelect(schema, query));
+  }
+
+  private compileSelect(schema: TableSchema, query: SelectQuery): Statement {
     let builder = this.db.selectFrom(schema.name).selectAll();
     if (query.where) builder = builder.where(whereClause(this.vendor, schema, query.where));
     for (const { column, descending } of query.orderBy ?? []) {
@@ -155,6 +205,13 @@ export class Statements {
   }
 
   insert(schema: TableSchema, values: Record<string, unknown>): Statement {
+    const columns = Object.keys(values);
+    const parameters = Object.values(values);
+    const shape = parameters.every(isPlainValue) ? `insert ${tableShape(schema)} ${JSON.stringify(columns)}` : null;
+    return this.byShape(shape, parameters, () => this.compileInsert(schema, values));
+  }
+
+  private compileInsert(schema: TableSchema, values: Record<string, unknown>): Statement {
     const builder = Object.keys(values).length
       ? this.db.insertInto(schema.name).values(values)
       : this.db.insertInto(schema.name).defaultValues();
@@ -172,6 +229,11 @@ export class Statements {
   }
 
   delete(schema: TableSchema, where: Where | undefined): Statement {
+    const lookup = exactLookupShape(where);
+    return this.byShape(lookup && `delete ${tableShape(schema)} ${lookup.shape}`, lookup?.values ?? [], () => this.compileDelete(schema, where));
+  }
+
+  private compileDelete(schema: TableSchema, where: Where | undefined): Statement {
     let builder = this.db.deleteFrom(schema.name);
     if (where) builder = builder.where(whereClause(this.vendor, schema, where));
     return builder.compile();
