@@ -3,7 +3,8 @@
  * (a file that is not a filefield database is never written over), written to a temporary file beside it
  * and renamed into place, the temporary file removed again whatever fails.
  */
-import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Adapter } from 'lowdb';
 import { DatabaseError, OutOfSpaceError, UnreadableDatabase, errorCode, isOutOfSpace } from '../errors.ts';
@@ -113,15 +114,21 @@ export class JsonFile implements Adapter<DatabaseData> {
 
   /**
    * Writes under the database's cross-process lock, so one temporary name serves every process: one that a
-   * killed writer left is written over (and renamed away) by the next write.
+   * killed writer left is written over (and renamed away) by the next write. Written at once, not through
+   * the thread pool: the whole file is serialized on this thread anyway, and handing the text to the
+   * kernel costs a fraction of that.
    */
   async write(data: DatabaseData): Promise<void> {
     const temporary = join(dirname(this.file), `.${basename(this.file)}.tmp`);
     try {
-      await writeFile(temporary, this.stringify(data), 'utf8');
-      await rename(temporary, this.file);
+      writeFileSync(temporary, this.stringify(data), 'utf8');
+      renameSync(temporary, this.file);
     } catch (error) {
-      await unlink(temporary).catch(() => undefined);
+      try {
+        unlinkSync(temporary);
+      } catch {
+        // never made
+      }
       throw failure(this.file, 'write', error);
     }
   }

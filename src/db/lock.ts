@@ -7,7 +7,11 @@
  * Only a lock seen to belong to a dead process is ever removed by another process, and processes doing so
  * take turns through a second lock file (`<lock>.break`): without it, one could remove the lock that another
  * has just created after removing the dead one, and both would write at once.
+ *
+ * Taking a free lock and releasing it are made at once, not through the thread pool: each is a call or
+ * two on a local file, and every write of the database makes them.
  */
+import { closeSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { open, readFile, stat, unlink } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { OutOfSpaceError, errorCode, isOutOfSpace } from '../errors.ts';
@@ -93,29 +97,34 @@ export class FileLock {
     try {
       return await task();
     } finally {
-      await unlink(this.lockFile).catch(() => undefined);
+      try {
+        unlinkSync(this.lockFile);
+      } catch {
+        // removed already
+      }
     }
   }
 
   private async acquire(): Promise<void> {
     const started = Date.now();
     for (let wait = RETRY_MIN_MS; ; wait = Math.min(wait * 2, RETRY_MAX_MS)) {
-      let handle;
+      const identity = JSON.stringify(await ownIdentity());
+      let fd: number | undefined;
       try {
-        handle = await open(this.lockFile, 'wx', 0o600);
+        fd = openSync(this.lockFile, 'wx', 0o600);
       } catch (error) {
         if (errorCode(error) !== 'EEXIST') throw error;
       }
-      if (handle) {
+      if (fd !== undefined) {
         try {
-          await handle.writeFile(JSON.stringify(await ownIdentity()));
-          await handle.close();
+          writeSync(fd, identity);
         } catch (error) {
           // Not left behind empty (which others would wait on): the lock was never ours to hold.
-          await handle.close().catch(() => undefined);
+          closeSync(fd);
           await unlink(this.lockFile).catch(() => undefined);
           throw isOutOfSpace(error) ? new OutOfSpaceError(this.lockFile, error) : error;
         }
+        closeSync(fd);
         return;
       }
       const state = await holderState(this.lockFile);

@@ -21,12 +21,19 @@ function looksLikeText(head: Uint8Array): boolean {
   }
 }
 
+let fileTypeModule: Promise<typeof import('file-type')> | undefined;
+
+/** Imported on first use: file-type is slow to load, and most commands (a shell, a script) never sniff. */
+function fileType(): Promise<typeof import('file-type')> {
+  fileTypeModule ??= import('file-type');
+  return fileTypeModule;
+}
+
 /** A MIME type for the file's bytes: a known binary format, else text/plain for UTF-8 text, else octet-stream. */
 export async function sniffContentType(file: File): Promise<string> {
   const head = await file.peekStart(SNIFF_BYTES);
   if (head.byteLength === 0) return OCTET_STREAM;
-  // Imported on first use: file-type is slow to load, and most commands (a shell, a script) never sniff.
-  const { fileTypeFromBuffer } = await import('file-type');
+  const { fileTypeFromBuffer } = await fileType();
   const detected = await fileTypeFromBuffer(head);
   if (detected) return detected.mime;
   return looksLikeText(head) ? PLAIN_TEXT : OCTET_STREAM;
