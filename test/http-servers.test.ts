@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isDeepStrictEqual } from 'node:util';
 import { join } from 'node:path';
 import { ContentFile, storages } from '../src/index.ts';
 import { signUrl } from '../src/storage/signing.ts';
@@ -272,7 +274,10 @@ for (const kind of SERVER_KINDS) {
         const before = await snapshot();
         const boundary = 'filefield-test-boundary';
         const { hostname, port } = new URL(app.origin);
-        const status = await new Promise<number>((resolve, reject) => {
+        // The server answers and closes while the client is still sending: the client's next write may meet the
+        // closed connection (EPIPE, ECONNRESET) before or after its 413 arrives, and a reset can even discard
+        // the answer unread. Either way the server stopped the upload; what must hold is that nothing was kept.
+        const status = await new Promise<number | 'reset'>((resolve, reject) => {
           const outgoing = request({
             host: hostname, port, path: '/upload/Document', method: 'POST',
             headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, 'transfer-encoding': 'chunked', origin: app.origin },
@@ -280,7 +285,10 @@ for (const kind of SERVER_KINDS) {
             response.resume();
             resolve(response.statusCode ?? 0);
           });
-          outgoing.on('error', reject);
+          outgoing.on('error', (error: NodeJS.ErrnoException) => {
+            if (error.code === 'EPIPE' || error.code === 'ECONNRESET') resolve('reset');
+            else reject(error);
+          });
           outgoing.write(`--${boundary}\r\nContent-Disposition: form-data; name="attachment"; filename="endless.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`);
           const piece = Buffer.alloc(64 * 1024, 0x61);
           let sent = 0;
@@ -294,7 +302,9 @@ for (const kind of SERVER_KINDS) {
           };
           pump();
         });
-        assert.equal(status, 413);
+        assert.ok(status === 413 || status === 'reset', `answered ${status}`);
+        // A reset can reach the client while the server still removes what it began: give it a moment.
+        for (let waited = 0; status === 'reset' && waited < 3000 && !isDeepStrictEqual(await snapshot(), before); waited += 50) await sleep(50);
         assert.deepEqual(await snapshot(), before);
       });
 
