@@ -616,6 +616,26 @@ describe('File.open(): opened at once, never left open', () => {
     assert.ok(warnings.some((message) => message.includes('digits.txt') && message.includes('File.open()')), warnings.join('\n'));
   });
 
+  test('a File closed between two pieces of chunks() reads no further, even when its descriptor is reused', async () => {
+    const large = join(dir, 'large-a.bin');
+    const other = join(dir, 'large-b.bin');
+    fs.writeFileSync(large, Buffer.alloc(4 * MiB, 0x61));
+    fs.writeFileSync(other, Buffer.alloc(4 * MiB, 0x62));
+    for (const options of [{}, { reuseBuffers: true }]) {
+      const file = await File.open(large);
+      const pieces = file.chunks(MiB, options);
+      assert.ok(!(await pieces.next()).value!.includes(0x62));
+      await file.close();
+      // Gets the number the first file had (the lowest free one): a read through it would see these bytes.
+      const reopened = fs.openSync(other, 'r');
+      try {
+        await assert.rejects(pieces.next(), { message: 'I/O operation on closed file.' });
+      } finally {
+        fs.closeSync(reopened);
+      }
+    }
+  });
+
   test('a saved File.open() file leaves no descriptor open, and reading it again opens it again', { skip: !hasProc }, async () => {
     const { FileSystemStorage } = await import('../src/index.ts');
     const storage = new FileSystemStorage({ location: join(dir, 'saved') });

@@ -232,18 +232,36 @@ abstract class PositionalSource implements ByteSource {
 
   /** Fills `buffer` from `position`: a regular file returns short reads near its end only, so it loops. */
   readInto(buffer: Buffer, position: number): Promise<number> {
+    this.assertOpen();
     const fd = this.descriptor();
     return this.fill(fd, buffer, position, fstatSync(fd).size - position);
+  }
+
+  /** The read under way in the thread pool: closing waits for it, so it can never land on a reused descriptor. */
+  private readInFlight: Promise<unknown> | null = null;
+
+  private async readThroughPool(fd: number, buffer: Buffer, offset: number, length: number, position: number): Promise<number> {
+    const request = readFd(fd, buffer, offset, length, position);
+    this.readInFlight = request;
+    try {
+      return (await request).bytesRead;
+    } finally {
+      this.readInFlight = null;
+    }
+  }
+
+  /** Before every read: once closed, the descriptor's number may already belong to another file. */
+  private assertOpen(): void {
+    if (this.isClosed) throw new Error('I/O operation on closed file.');
   }
 
   private async fill(fd: number, buffer: Buffer, position: number, remaining: number): Promise<number> {
     const immediate = remaining <= IMMEDIATE_READ_LIMIT;
     let total = 0;
     while (total < buffer.byteLength) {
+      this.assertOpen(); // closed while the last read was under way
       const length = buffer.byteLength - total;
-      const bytesRead = immediate
-        ? readSync(fd, buffer, total, length, position + total)
-        : (await readFd(fd, buffer, total, length, position + total)).bytesRead;
+      const bytesRead = immediate ? readSync(fd, buffer, total, length, position + total) : await this.readThroughPool(fd, buffer, total, length, position + total);
       if (bytesRead === 0) break;
       total += bytesRead;
     }
@@ -251,7 +269,7 @@ abstract class PositionalSource implements ByteSource {
   }
 
   async read(length: number, position: number): Promise<Uint8Array> {
-    if (this.isClosed) throw new Error('I/O operation on closed file.');
+    this.assertOpen();
     const fd = this.descriptor();
     const remaining = fstatSync(fd).size - position;
     // No larger than what is left: a small file is not read into a megabyte. Past the size the file gave
@@ -268,6 +286,7 @@ abstract class PositionalSource implements ByteSource {
   async close(): Promise<void> {
     if (this.isClosed) return;
     this.isClosed = true;
+    await this.readInFlight?.catch(() => undefined);
     await this.release();
   }
 }
