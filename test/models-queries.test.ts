@@ -180,3 +180,24 @@ forEachEngine((engine) => {
     assert.throws(() => Member.objects.orderBy('nope'), /Cannot resolve keyword 'nope'/);
   });
 });
+
+forEachEngine((engine) => {
+  projectPerTest('filefield-transactions-', engine);
+
+  test('rows written inside the database\'s transaction() join it: a failure rolls them back, success keeps them (SQL engines)', { skip: engine === 'json' && 'a JSON write is atomic on its own' }, async () => {
+    const database = await activeDatabase();
+    assert.equal(await Member.objects.count(), 0); // the throwaway database makes its table here, outside the transaction
+    await assert.rejects(database.transaction(async () => {
+      await Member.objects.create({ name: 'kept only if all goes well', age: 1 });
+      // Nested: a savepoint inside the outer transaction.
+      await database.transaction(async () => Member.objects.create({ name: 'inner', age: 2 }));
+      throw new Error('changed my mind');
+    }), /changed my mind/);
+    assert.equal(await Member.objects.count(), 0);
+    await database.transaction(async () => {
+      await Member.objects.create({ name: 'one', age: 1 });
+      await Member.objects.create({ name: 'two', age: 2 });
+    });
+    assert.deepEqual(names(await Member.objects.orderBy('id')), ['one', 'two']);
+  });
+});
