@@ -7,6 +7,7 @@ import { sniffContentType } from '../files/contentType.ts';
 import type { File } from '../files/File.ts';
 import type { FieldFile } from '../models/FieldFile.ts';
 import type { ModelClass } from '../models/Model.ts';
+import { keptHeadersOf } from '../storage/keptHeaders.ts';
 import { isProjectFile } from '../storage/projectFiles.ts';
 import { verifySignedUrl } from '../storage/signing.ts';
 import type { Storage } from '../storage/Storage.ts';
@@ -126,8 +127,8 @@ function locate(request: MediaRequest, source: MediaSource): Located {
     return { answer: acceptSignedUpload({ ...request.upload, name, signedPath: `${request.rawPath}?${request.rawQuery}` }, storage) };
   }
 
-  const query = new URLSearchParams(request.rawQuery);
-  const signed = query.has('signature') || query.has('expires');
+  const query = request.rawQuery === '' ? null : new URLSearchParams(request.rawQuery);
+  const signed = query !== null && (query.has('signature') || query.has('expires'));
   if (signed) {
     const check = verifySignedUrl(`${request.rawPath}?${request.rawQuery}`);
     if (!check.valid) return { answer: mediaStatus(403, check.reason === 'expired' ? 'This link has expired.' : 'This link is not valid.') };
@@ -169,8 +170,9 @@ export async function answerMedia(request: MediaRequest, source: MediaSource): P
       // An open local file tells its own time (no second look-up by name); others are asked through the storage.
       file.modifiedTimeIfKnown ?? optional(() => storage.getModifiedTime(name)),
       recordedContentTypeIfReadable(source, name),
-      // The object headers given at save time; the type still goes through safeContentType().
-      optional(() => storage.headers(name)),
+      // The object headers given at save time (read with the file where the backend does); the type
+      // still goes through safeContentType().
+      keptHeadersOf(file) ?? optional(() => storage.headers(name)),
     ]);
     if (head === null) return notFound();
     const size = knownSize ?? (await storage.size(name));

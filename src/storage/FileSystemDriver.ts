@@ -13,9 +13,9 @@
  */
 import {
   closeSync, constants, existsSync, fchmodSync, fchownSync, fstatSync, linkSync, lstatSync, mkdirSync, openSync,
-  readlinkSync, realpathSync, renameSync, rmdirSync, statSync, unlinkSync, write as writeCallback, writeSync,
+  readFileSync, readlinkSync, realpathSync, renameSync, rmdirSync, statSync, unlinkSync, write as writeCallback, writeSync,
 } from 'node:fs';
-import { chmod, lstat, mkdir, open, readFile, readdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, open, readdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { OutOfSpaceError, SuspiciousFileOperation, errorCode, isOutOfSpace } from '../errors.ts';
@@ -24,6 +24,7 @@ import type {
   ByteRange, DriverCapabilities, ListPage, ListRequest, ObjectHeaders, ObjectStat, StorageDriver, WriteRequest,
 } from './driver.ts';
 import { MediaRootDriver } from './MediaRootStorage.ts';
+import { keepHeaders } from './keptHeaders.ts';
 import { headersFileName, isReservedName } from './reservedNames.ts';
 import { isAbandoned, isTemporaryName, temporaryName } from './temporaryFiles.ts';
 
@@ -429,7 +430,8 @@ export class FileSystemDriver extends MediaRootDriver implements StorageDriver {
     if (range === undefined) {
       // A regular file, opened and closed at once (a media GET makes both); anything else as below.
       const opened = openRegularFile(fullPath, fullPath, (fd) => this.checkOpened(fd, fullPath));
-      if (opened) return opened;
+      // Its headers with it, while the name is known to be inside: a media answer needs both.
+      if (opened) return keepHeaders(opened, this.headersBeside(fullPath));
     }
     const handle = await open(fullPath, 'r');
     this.checkOpened(handle.fd, fullPath);
@@ -446,12 +448,15 @@ export class FileSystemDriver extends MediaRootDriver implements StorageDriver {
 
   /** Headers are kept beside the file, under a name reserved for the storage (never a user's). */
   async headers(fullPath: string): Promise<ObjectHeaders> {
+    return this.headersBeside(fullPath);
+  }
+
+  private headersBeside(fullPath: string): ObjectHeaders {
     const file = join(dirname(fullPath), headersFileName(basename(fullPath)));
-    // Most files have none: a stat says so without a failed open through the thread pool (the media
-    // handlers ask on every request).
+    // Most files have none: one call says so (a few hundred bytes are read at once when there are).
     if (!existsSync(file)) return {};
     try {
-      return JSON.parse(await readFile(file, 'utf8')) as ObjectHeaders;
+      return JSON.parse(readFileSync(file, 'utf8')) as ObjectHeaders;
     } catch (error) {
       if (errorCode(error) === 'ENOENT') return {};
       throw error;
