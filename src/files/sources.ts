@@ -6,6 +6,7 @@
  * image check looked at are still delivered to the storage afterwards.
  */
 import { closeSync, constants, fstatSync, openSync, read as readCallback, readSync, readlinkSync, statSync, close as closeCallback } from 'node:fs';
+import type { Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Readable } from 'node:stream';
@@ -223,18 +224,33 @@ abstract class PositionalSource implements ByteSource {
   }
 
   size(): number | undefined {
-    return fstatSync(this.descriptor()).size;
+    return this.stats().size;
   }
 
   modifiedTime(): Date | undefined {
-    return fstatSync(this.descriptor()).mtime;
+    return this.stats().mtime;
+  }
+
+  private statsNow: Stats | undefined;
+
+  /**
+   * The file's fstat, shared by the calls of one synchronous run (a media answer asks the size and the
+   * time together): taken again once pending microtasks run, so it is never older than that run.
+   */
+  private stats(): Stats {
+    if (this.statsNow === undefined) {
+      this.statsNow = fstatSync(this.descriptor());
+      queueMicrotask(() => {
+        this.statsNow = undefined;
+      });
+    }
+    return this.statsNow;
   }
 
   /** Fills `buffer` from `position`: a regular file returns short reads near its end only, so it loops. */
   readInto(buffer: Buffer, position: number): Promise<number> {
     this.assertOpen();
-    const fd = this.descriptor();
-    return this.fill(fd, buffer, position, fstatSync(fd).size - position);
+    return this.fill(this.descriptor(), buffer, position, this.stats().size - position);
   }
 
   /** The read under way in the thread pool: closing waits for it, so it can never land on a reused descriptor. */
@@ -271,7 +287,13 @@ abstract class PositionalSource implements ByteSource {
   async read(length: number, position: number): Promise<Uint8Array> {
     this.assertOpen();
     const fd = this.descriptor();
-    const remaining = fstatSync(fd).size - position;
+    if (length <= IMMEDIATE_READ_LIMIT) {
+      // Small enough to ask for as it is, at once: no size needed to choose the buffer or the way.
+      const buffer = Buffer.allocUnsafe(length);
+      const bytesRead = await this.fill(fd, buffer, position, 0);
+      return bytesRead === length ? buffer : buffer.subarray(0, bytesRead);
+    }
+    const remaining = this.stats().size - position;
     // No larger than what is left: a small file is not read into a megabyte. Past the size the file gave
     // (it grew, or it is a /proc file that says 0), one ordinary piece is tried.
     const buffer = Buffer.allocUnsafe(Math.min(length, remaining > 0 ? remaining : IMMEDIATE_READ_LIMIT));
