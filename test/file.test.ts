@@ -636,6 +636,21 @@ describe('File.open(): opened at once, never left open', () => {
     }
   });
 
+  test('the size of a File closed before it was asked is refused, never the size of a file that took its descriptor', async () => {
+    const small = join(dir, 'small-size.bin');
+    const big = join(dir, 'big-size.bin');
+    fs.writeFileSync(small, Buffer.alloc(10));
+    fs.writeFileSync(big, Buffer.alloc(12345));
+    const file = await File.open(small);
+    await file.close();
+    const reopened = fs.openSync(big, 'r'); // the lowest free number: the one the File had
+    try {
+      assert.throws(() => file.size, /closed file|Unable to determine/);
+    } finally {
+      fs.closeSync(reopened);
+    }
+  });
+
   test('a saved File.open() file leaves no descriptor open, and reading it again opens it again', { skip: !hasProc }, async () => {
     const { FileSystemStorage } = await import('../src/index.ts');
     const storage = new FileSystemStorage({ location: join(dir, 'saved') });

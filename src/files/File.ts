@@ -2,6 +2,7 @@
  * File: Django's File wrapper in TypeScript. It gives every kind of byte source one interface
  * (name, size, chunks, read, close) and never loads a large file whole unless asked to with read().
  */
+import { statSync } from 'node:fs';
 import { open as openFile } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
@@ -31,7 +32,9 @@ const NO_FILE = 'The file cannot be reopened.';
 
 /** The source of a file filefield opens by its path: a regular file at once, anything else as a stream. */
 async function openOwned(path: string): Promise<ByteSource> {
-  return OpenedFileSource.open(path) ?? byteSourceOf(await openFile(path, 'r'));
+  // Looked at first, not opened to find out: opening a FIFO, even for a moment, lets its writer go on.
+  const regular = statSync(path, { throwIfNoEntry: false })?.isFile() ?? false;
+  return (regular ? OpenedFileSource.open(path) : null) ?? byteSourceOf(await openFile(path, 'r'));
 }
 
 export class File {

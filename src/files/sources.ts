@@ -238,6 +238,7 @@ abstract class PositionalSource implements ByteSource {
    * time together): taken again once pending microtasks run, so it is never older than that run.
    */
   private stats(): Stats {
+    this.assertOpen();
     if (this.statsNow === undefined) {
       this.statsNow = fstatSync(this.descriptor());
       queueMicrotask(() => {
@@ -253,16 +254,16 @@ abstract class PositionalSource implements ByteSource {
     return this.fill(this.descriptor(), buffer, position, this.stats().size - position);
   }
 
-  /** The read under way in the thread pool: closing waits for it, so it can never land on a reused descriptor. */
-  private readInFlight: Promise<unknown> | null = null;
+  /** The reads under way in the thread pool: closing waits for them, so none can land on a reused descriptor. */
+  private readonly readsInFlight = new Set<Promise<unknown>>();
 
   private async readThroughPool(fd: number, buffer: Buffer, offset: number, length: number, position: number): Promise<number> {
     const request = readFd(fd, buffer, offset, length, position);
-    this.readInFlight = request;
+    this.readsInFlight.add(request);
     try {
       return (await request).bytesRead;
     } finally {
-      this.readInFlight = null;
+      this.readsInFlight.delete(request);
     }
   }
 
@@ -308,7 +309,7 @@ abstract class PositionalSource implements ByteSource {
   async close(): Promise<void> {
     if (this.isClosed) return;
     this.isClosed = true;
-    await this.readInFlight?.catch(() => undefined);
+    await Promise.allSettled(this.readsInFlight);
     await this.release();
   }
 }

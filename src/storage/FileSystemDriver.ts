@@ -64,15 +64,19 @@ function canReachThroughDescriptors(): boolean {
 
 /** A folder of the location, open: its entries are reached through its descriptor where the OS allows it. */
 class Folder {
-  constructor(readonly path: string, private readonly fd: number | null) {}
+  constructor(readonly path: string, private fd: number | null) {}
 
   /** A path to `name` inside this folder. */
   entry(name: string): string {
     return this.fd === null ? join(this.path, name) : `/proc/self/fd/${this.fd}/${name}`;
   }
 
+  /** Closes it once: a second close could shut a descriptor that took the number since. */
   close(): void {
-    if (this.fd !== null) closeSync(this.fd);
+    if (this.fd === null) return;
+    const fd = this.fd;
+    this.fd = null;
+    closeSync(fd);
   }
 }
 
