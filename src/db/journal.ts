@@ -3,8 +3,8 @@
  * it, another line gives the name chosen and the size and SHA-256 of the bytes; once the row is written (or
  * the file removed again), a last line closes it. Each process appends to a log of its own, one small write
  * per line (so a killed process leaves whole lines), made at once rather than through the thread pool: an
- * append of a line to a local file takes microseconds, and a save makes four. If a process dies before closing an entry, the next
- * save sweeps its log: the file the dead save wrote is deleted when no row refers to it, and only if the
+ * append of a line to a local file takes microseconds, and a save makes four. If a process dies before
+ * closing an entry, the next save sweeps its log: the file the dead save wrote is deleted when no row refers to it, and only if the
  * bytes under its name are the ones it wrote, so a crash leaves neither a row without its file nor (after
  * the next save) an orphan, and a file that merely took the same name afterwards is never touched.
  */

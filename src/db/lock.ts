@@ -107,8 +107,8 @@ export class FileLock {
 
   private async acquire(): Promise<void> {
     const started = Date.now();
+    const identity = JSON.stringify(await ownIdentity());
     for (let wait = RETRY_MIN_MS; ; wait = Math.min(wait * 2, RETRY_MAX_MS)) {
-      const identity = JSON.stringify(await ownIdentity());
       let fd: number | undefined;
       try {
         fd = openSync(this.lockFile, 'wx', 0o600);

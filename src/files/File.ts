@@ -284,7 +284,6 @@ export class File {
   }
 }
 
-/** In-memory content; text is stored as UTF-8, and `size` counts bytes. */
 /**
  * The regular file at `path` opened at once, for the local storage's reads (null where it is something
  * else); `check` sees its descriptor first (see OpenedFileSource.open). The File owns the descriptor.
@@ -297,6 +296,7 @@ export function openRegularFile(path: string, name: string | null, check?: (fd: 
   return file;
 }
 
+/** In-memory content; text is stored as UTF-8, and `size` counts bytes. */
 export class ContentFile extends File {
   constructor(content: string | Uint8Array, name: string | null = null) {
     super(null, name);

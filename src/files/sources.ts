@@ -251,7 +251,7 @@ abstract class PositionalSource implements ByteSource {
   /** Fills `buffer` from `position`: a regular file returns short reads near its end only, so it loops. */
   readInto(buffer: Buffer, position: number): Promise<number> {
     this.assertOpen();
-    return this.fill(this.descriptor(), buffer, position, this.stats().size - position);
+    return this.fill(this.descriptor(), buffer, position, this.stats().size - position <= IMMEDIATE_READ_LIMIT);
   }
 
   /** The reads under way in the thread pool: closing waits for them, so none can land on a reused descriptor. */
@@ -272,8 +272,8 @@ abstract class PositionalSource implements ByteSource {
     if (this.isClosed) throw new Error('I/O operation on closed file.');
   }
 
-  private async fill(fd: number, buffer: Buffer, position: number, remaining: number): Promise<number> {
-    const immediate = remaining <= IMMEDIATE_READ_LIMIT;
+  /** Fills `buffer` from `position`, at once or through the thread pool. */
+  private async fill(fd: number, buffer: Buffer, position: number, immediate: boolean): Promise<number> {
     let total = 0;
     while (total < buffer.byteLength) {
       this.assertOpen(); // closed while the last read was under way
@@ -291,14 +291,14 @@ abstract class PositionalSource implements ByteSource {
     if (length <= IMMEDIATE_READ_LIMIT) {
       // Small enough to ask for as it is, at once: no size needed to choose the buffer or the way.
       const buffer = Buffer.allocUnsafe(length);
-      const bytesRead = await this.fill(fd, buffer, position, 0);
+      const bytesRead = await this.fill(fd, buffer, position, true);
       return bytesRead === length ? buffer : buffer.subarray(0, bytesRead);
     }
     const remaining = this.stats().size - position;
     // No larger than what is left: a small file is not read into a megabyte. Past the size the file gave
     // (it grew, or it is a /proc file that says 0), one ordinary piece is tried.
     const buffer = Buffer.allocUnsafe(Math.min(length, remaining > 0 ? remaining : IMMEDIATE_READ_LIMIT));
-    const bytesRead = await this.fill(fd, buffer, position, remaining);
+    const bytesRead = await this.fill(fd, buffer, position, remaining <= IMMEDIATE_READ_LIMIT);
     return bytesRead === buffer.byteLength ? buffer : buffer.subarray(0, bytesRead);
   }
 
@@ -362,13 +362,13 @@ export class OpenedFileSource extends DescriptorSource {
   /**
    * The file at `path` opened, or null where it is not a regular file (a FIFO, a device): those are read
    * as streams. Opened without blocking, so a FIFO with no writer yet cannot hold up the event loop.
-   * `check` sees the descriptor first; one that refuses it closes it and throws.
+   * `check` sees the descriptor first, and throws to refuse it (it is closed then).
    */
   static open(path: string, check: (fd: number) => void = () => undefined): OpenedFileSource | null {
     const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
-    check(fd);
     let regular: boolean;
     try {
+      check(fd);
       regular = fstatSync(fd).isFile();
     } catch (error) {
       closeSync(fd);

@@ -29,11 +29,16 @@ export function describeStorageCall(call: StorageCall): string {
   return `storage ${storage} ${call.method}(${name})${bytes}${milliseconds(call.durationMs)}${failed}`;
 }
 
+/** Writes `text` on the trace output, first clearing a spinner a terminal may show on the current line. */
+function writeLine(output: TraceOutput, text: string): void {
+  output.write(`${output.terminal ? '\r\x1b[K' : ''}${text}`);
+}
+
 /** Subscribes to one channel with a line printer; returns the unsubscribe. */
 function follow<T>(name: string, describe: (message: T) => string, output: TraceOutput): () => void {
   const print = (message: unknown): void => {
     const line = `  ${describe(message as T)}`;
-    output.write(`${output.terminal ? '\r\x1b[K' : ''}${dim(line, output.colors)}\n`);
+    writeLine(output, `${dim(line, output.colors)}\n`);
   };
   subscribe(name, print);
   return () => unsubscribe(name, print);
@@ -46,5 +51,5 @@ export function traceStorage(output: TraceOutput): () => void {
 /** `--print-sql` (printSql.ts words each statement) on the same output, so the two interleave in order. */
 export async function printSqlTo(output: TraceOutput): Promise<() => void> {
   const { printSql } = await import('./printSql.ts');
-  return printSql((text) => output.write(`${output.terminal ? '\r\x1b[K' : ''}${text}`));
+  return printSql((text) => writeLine(output, text));
 }

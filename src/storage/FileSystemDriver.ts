@@ -23,7 +23,7 @@ import { File, openRegularFile } from '../files/File.ts';
 import type {
   ByteRange, DriverCapabilities, ListPage, ListRequest, ObjectHeaders, ObjectStat, StorageDriver, WriteRequest,
 } from './driver.ts';
-import { MediaRootDriver } from './MediaRootStorage.ts';
+import { MediaRootDriver, isInsideFolder } from './MediaRootStorage.ts';
 import { keepHeaders } from './keptHeaders.ts';
 import { headersFileName, isReservedName } from './reservedNames.ts';
 import { isAbandoned, isTemporaryName, temporaryName } from './temporaryFiles.ts';
@@ -41,10 +41,6 @@ const writeFd = promisify(writeCallback);
  */
 function defaultFileMode(): number {
   return 0o666 & ~process.umask();
-}
-
-function isInside(root: string, target: string): boolean {
-  return target === root || target.startsWith(root === sep ? root : root + sep);
 }
 
 /** Opens a folder (following a symlink at its end), for reaching its entries through the descriptor. */
@@ -126,8 +122,8 @@ export class FileSystemDriver extends MediaRootDriver implements StorageDriver {
   /** Whether `real` (a resolved path) lies inside the location. */
   private isInsideLocation(real: string): boolean {
     const kept = this.realRoot();
-    if (kept !== undefined && isInside(kept, real)) return true;
-    return isInside(this.realRoot(true) ?? this.root.location, real);
+    if (kept !== undefined && isInsideFolder(kept, real)) return true;
+    return isInsideFolder(this.realRoot(true) ?? this.root.location, real);
   }
 
   /**
@@ -185,8 +181,8 @@ export class FileSystemDriver extends MediaRootDriver implements StorageDriver {
 
   /**
    * Checks where an open descriptor really is (its path may have changed since path() looked: a folder on
-   * it swapped for a symlink), and closes it and throws if that is outside the location. Resolves to false
-   * where the OS cannot tell (no /proc): the checks by path are then all there is.
+   * it swapped for a symlink), and throws if that is outside the location (the caller, which opened it,
+   * closes it). Resolves to false where the OS cannot tell (no /proc): the checks by path are then all there is.
    */
   private checkOpened(fd: number, fullPath: string): boolean {
     if (!canReachThroughDescriptors()) return false;
@@ -196,10 +192,7 @@ export class FileSystemDriver extends MediaRootDriver implements StorageDriver {
     } catch {
       return false;
     }
-    if (!this.isInsideLocation(real)) {
-      closeSync(fd);
-      throw this.symlinkEscape(fullPath);
-    }
+    if (!this.isInsideLocation(real)) throw this.symlinkEscape(fullPath);
     return true;
   }
 
@@ -217,7 +210,14 @@ export class FileSystemDriver extends MediaRootDriver implements StorageDriver {
       // The folder is missing (the usual case needs no mkdir call): make it.
       fd = await this.makeDirectories(directory, fullPath);
     }
-    if (this.checkOpened(fd, fullPath)) return new Folder(directory, fd);
+    let reachable: boolean;
+    try {
+      reachable = this.checkOpened(fd, fullPath);
+    } catch (error) {
+      closeSync(fd);
+      throw error;
+    }
+    if (reachable) return new Folder(directory, fd);
     closeSync(fd);
     return new Folder(directory, null);
   }
@@ -298,8 +298,7 @@ export class FileSystemDriver extends MediaRootDriver implements StorageDriver {
       return openSync(directory, FOLDER_FLAGS);
     }
     const mode = this.root.directoryPermissionsMode;
-    // null while a check that closes it when it refuses runs: it is never closed twice.
-    let current: number | null = openSync(this.root.location, FOLDER_FLAGS);
+    let current = openSync(this.root.location, FOLDER_FLAGS);
     try {
       for (const part of parts) {
         const entry = `/proc/self/fd/${current}/${part}`;
@@ -315,16 +314,11 @@ export class FileSystemDriver extends MediaRootDriver implements StorageDriver {
         closeSync(current);
         current = next;
         if (created && mode !== null) fchmodSync(current, mode);
-        else if (!created) {
-          const found = current;
-          current = null;
-          this.checkOpened(found, fullPath);
-          current = found;
-        }
+        else if (!created) this.checkOpened(current, fullPath);
       }
       return current;
     } catch (error) {
-      if (current !== null) closeSync(current);
+      closeSync(current);
       const code = errorCode(error);
       if (code === 'EEXIST' || code === 'ENOTDIR' || code === 'ELOOP') throw notADirectory(directory);
       throw error;
@@ -438,7 +432,12 @@ export class FileSystemDriver extends MediaRootDriver implements StorageDriver {
       if (opened) return keepHeaders(opened, this.headersBeside(fullPath));
     }
     const handle = await open(fullPath, 'r');
-    this.checkOpened(handle.fd, fullPath);
+    try {
+      this.checkOpened(handle.fd, fullPath);
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
     if (range === undefined) return new File(handle, fullPath);
     const stream = handle.createReadStream({ start: range.start, ...(range.end === undefined ? {} : { end: range.end }) });
     return new File(stream, fullPath);

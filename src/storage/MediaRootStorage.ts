@@ -18,6 +18,11 @@ export interface MediaRootStorageOptions {
   directoryPermissionsMode?: number | null;
 }
 
+/** Whether `target` is `folder` or lies below it (both absolute and normalized). */
+export function isInsideFolder(folder: string, target: string): boolean {
+  return target === folder || target.startsWith(folder === sep ? folder : folder + sep);
+}
+
 /**
  * Django's safe_join: the lexical join of `base` and `name`, refused when it lies outside `base`.
  * An absolute name inside the base is accepted, as in Django.
@@ -25,7 +30,7 @@ export interface MediaRootStorageOptions {
 export function safeJoin(base: string, name: string): string {
   const basePath = resolve(base);
   const finalPath = resolve(basePath, name);
-  if (finalPath !== basePath && !finalPath.startsWith(basePath + sep) && basePath !== sep) {
+  if (!isInsideFolder(basePath, finalPath)) {
     throw new SuspiciousFileOperation(
       `The joined path (${finalPath}) is located outside of the base path component (${basePath})`,
     );

@@ -3,14 +3,12 @@
  * lie inside a local storage when MEDIA_ROOT is the project's folder or above it: they are never served as
  * media, and never taken for files that no row references.
  */
-import { join, sep } from 'node:path';
+import { join } from 'node:path';
 import { SECRET_FILE_NAME } from '../conf/secret.ts';
 import { settings } from '../conf/settings.ts';
+import { isInsideFolder } from './MediaRootStorage.ts';
 import type { Storage } from './Storage.ts';
 
-function isWithin(folder: string, path: string | null | undefined): boolean {
-  return typeof path === 'string' && path.startsWith(folder.endsWith(sep) ? folder : folder + sep);
-}
 
 export function isProjectFile(storage: Storage, name: string): boolean {
   if (!storage.isLocal) return false;
@@ -20,7 +18,7 @@ export function isProjectFile(storage: Storage, name: string): boolean {
   try {
     // The usual case, a location that holds none of them, is told from the location alone: no look at the name.
     const location = storage.path('');
-    const holdsSome = [settings.SETTINGS_FILE, database, secret].some((file) => isWithin(location, file))
+    const holdsSome = [settings.SETTINGS_FILE, database, secret].some((file) => typeof file === 'string' && isInsideFolder(location, file))
       || (typeof database === 'string' && location.startsWith(`${database}.`)); // the journal's folder itself
     if (!holdsSome) return false;
     path = storage.path(name);
