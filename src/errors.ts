@@ -104,6 +104,12 @@ export function isOutOfSpace(error: unknown): boolean {
   return code === 'ENOSPC' || code === 'EDQUOT';
 }
 
+/** Whether a link() was refused because the filesystem has no hard links (FAT, some network and FUSE mounts). */
+export function isNoHardLinks(error: unknown): boolean {
+  const code = errorCode(error);
+  return code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'ENOSYS' || code === 'EXDEV' || code === 'EMLINK';
+}
+
 /** Django's ValueError cases (an empty FieldFile, a missing name…), kept as plain Errors with their messages. */
 export function valueError(message: string): Error {
   return new Error(message);

@@ -89,6 +89,53 @@ describe('a database file that cannot be read', () => {
   });
 });
 
+describe('writing the file', () => {
+  const spare = () => join(project.root, '.db.json.spare');
+  const retiring = () => join(project.root, '.db.json.retiring');
+  const noteCount = (file: string) => (JSON.parse(fs.readFileSync(file, 'utf8')) as { tables: { Note?: unknown[] } }).tables.Note?.length ?? 0;
+  const create = (title: string) => Note.objects.create({ title, file: new ContentFile(title, `${title}.txt`) });
+
+  test('each write swaps the file with its spare: two inodes serve every write, and the spare holds the version before', async () => {
+    const inodes = new Set<number>();
+    for (let index = 1; index <= 6; index++) {
+      await create(`n${index}`);
+      inodes.add(fs.statSync(project.database).ino);
+      assert.equal(noteCount(project.database), index);
+      if (index > 1) assert.equal(noteCount(spare()), index - 1);
+    }
+    assert.equal(inodes.size, 2);
+    assert.equal(fs.existsSync(retiring()), false);
+  });
+
+  test('a write cut short between its link and its renames is completed by the next one, whichever step it reached', async () => {
+    await create('first');
+    await create('second');
+    // Cut after the link: the old version has its second name, the spare holds the next.
+    fs.linkSync(project.database, retiring());
+    await create('third');
+    assert.equal(noteCount(project.database), 3);
+    assert.equal(fs.existsSync(retiring()), false);
+    // Cut after the first rename: the version before under the second name, no spare.
+    fs.renameSync(spare(), retiring());
+    await create('fourth');
+    assert.equal(noteCount(project.database), 4);
+    assert.equal(noteCount(spare()), 3);
+    assert.equal(fs.existsSync(retiring()), false);
+    assert.deepEqual((await Note.objects.orderBy('id').all()).map((note) => note.title), ['first', 'second', 'third', 'fourth']);
+  });
+
+  test('a spare that is another name of a file is made anew, never written over', async () => {
+    await create('kept');
+    const other = join(project.root, 'elsewhere.json');
+    fs.writeFileSync(other, 'not to be touched');
+    fs.rmSync(spare(), { force: true });
+    fs.linkSync(other, spare());
+    await create('next');
+    assert.equal(fs.readFileSync(other, 'utf8'), 'not to be touched');
+    assert.equal(noteCount(project.database), 2);
+  });
+});
+
 /** What a child printed, and how it ended. */
 function outputOf(child: ChildProcessWithoutNullStreams | ChildProcessByStdio<null, Readable, Readable>): Promise<{ code: number | null; stdout: string; stderr: string }> {
   let stdout = '';

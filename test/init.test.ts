@@ -39,12 +39,13 @@ test('init writes the settings, the Profile model and .gitignore lines; the shel
   assert.equal(
     fs.readFileSync(join(folder, '.gitignore'), 'utf8'),
     'node_modules/\n/media/\n\n# filefield: uploaded files, the database and what filefield keeps beside them\n'
-      + '/db.json*\n.filefield_secret\n.filefield_history\n.*.filefield-*.mjs\n',
+      + '/db.json*\n/.db.json.*\n.filefield_secret\n.filefield_history\n.*.filefield-*.mjs\n',
     'the lines it lacked, appended; what was there kept',
   );
   const shell = filefield(folder, 'shell', '-c', [
     'const profile = new Profile()',
     "await profile.picture.save('me.png', new File(fs.openSync(sampleImage)))",
+    "await new Profile().picture.save('again.png', new File(fs.openSync(sampleImage)))",
     'console.log(JSON.stringify([profile.picture.name, profile.picture.width, profile.picture.path, await Profile.objects.count()]))',
   ].join('\n'));
   assert.equal(shell.status, 0, shell.stderr);
@@ -52,8 +53,13 @@ test('init writes the settings, the Profile model and .gitignore lines; the shel
   assert.match(name, /^profile_pics\/[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\.png$/);
   assert.equal(width, 64);
   assert.equal(path, join(folder, 'media', name));
-  assert.equal(rows, 1);
+  assert.equal(rows, 2);
   assert.ok(fs.existsSync(join(folder, 'db.json')));
+  // Whatever the saves wrote beside the settings (the database, its spare, the media) is ignored by git.
+  assert.ok(fs.existsSync(join(folder, '.db.json.spare')));
+  assert.equal(spawnSync('git', ['init', '-q'], { cwd: folder }).status, 0);
+  const untracked = spawnSync('git', ['status', '--porcelain', '--untracked-files=all'], { cwd: folder, encoding: 'utf8' }).stdout;
+  assert.deepEqual(untracked.split('\n').filter(Boolean).sort(), ['?? .gitignore', '?? filefield.config.ts', '?? models.ts']);
 });
 
 test('init never overwrites: it names the files that exist, exits 1 and writes nothing', () => {

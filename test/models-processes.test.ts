@@ -444,4 +444,97 @@ describe('the database lock', () => {
   test('an empty lock file (its writer killed before writing its pid) is taken over once it is old', { timeout: 60_000 }, async () => {
     await saveDespiteLock('', 120_000);
   });
+
+  /** The identity files processes take the lock with (`db.json.lock.<pid>-<hex>`), by name. */
+  function holderFiles(): string[] {
+    return fs.readdirSync(childSettings.BASE_DIR).filter((name) => /^db\.json\.lock\.\d+-[0-9a-f]{8}$/.test(name)).sort();
+  }
+
+  test('a process takes the lock with an identity file of its own; one left by a killed process is removed by the next', { skip: bootId === null && 'no /proc here', timeout: CHILD_TIMEOUT_MS }, async () => {
+    const child = startChild('model-writer.ts', ['note', '100000', 'killed']);
+    const exited = finished(child);
+    /** The child's identity, once its file is there and written (it is made, then written). */
+    const childIdentity = (): { pid: number } | null => {
+      const [name] = holderFiles();
+      const text = name === undefined ? '' : fs.readFileSync(join(childSettings.BASE_DIR, name), 'utf8');
+      return text === '' ? null : JSON.parse(text) as { pid: number };
+    };
+    try {
+      while (childIdentity() === null) await new Promise((resolve) => setTimeout(resolve, 5));
+      assert.equal(childIdentity()!.pid, child.pid);
+    } finally {
+      child.kill('SIGKILL');
+    }
+    assert.equal((await exited).signal, 'SIGKILL');
+    const [left] = holderFiles();
+    assert.deepEqual(holderFiles(), [left], 'a killed process cannot remove its identity file');
+
+    // A live process's file (this one's, as another database handle would make it) is kept.
+    const live = `db.json.lock.${process.pid}-0000cafe`;
+    fs.writeFileSync(join(childSettings.BASE_DIR, live), fs.readFileSync(join(childSettings.BASE_DIR, left!), 'utf8')
+      .replace(String(child.pid), String(process.pid)).replace(/"start":"\d+"/, `"start":"${ownStartTime()}"`));
+    const rowsBefore = await Note.objects.count();
+    await Note.objects.create({ title: 'after the killed writer', file: new ContentFile('k', 'k.txt') });
+    assert.equal(await Note.objects.count(), rowsBefore + 1);
+    const now = holderFiles();
+    assert.ok(!now.includes(left!), 'the killed process\'s identity file is removed');
+    assert.ok(now.includes(live), 'a live process\'s identity file is kept');
+    assert.equal(now.filter((name) => name.startsWith(`db.json.lock.${process.pid}-`) && name !== live).length, 1, 'this process made one of its own');
+    assert.equal(fs.existsSync(`${childSettings.DATABASE}.lock`), false, 'the lock is released after the write');
+  });
+
+  test('a process that exits removes its identity file', { timeout: CHILD_TIMEOUT_MS }, async () => {
+    await runWriters('note', 2, 5);
+    assert.deepEqual(holderFiles(), []);
+  });
+});
+
+/** This process's start time, as its lock identity records it (field 22 of /proc/self/stat). */
+function ownStartTime(): string {
+  const stat = fs.readFileSync('/proc/self/stat', 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]!;
+}
+
+describe('reading while another process writes', () => {
+  test('every read sees a whole version, none older than the one before', { timeout: CHILD_TIMEOUT_MS }, async () => {
+    // Rows of 4 KB: the file grows past a megabyte, so a read takes several turns of the event loop while
+    // the writer replaces the file (and refills the spare a slow reader would still hold) every few ms.
+    const writer = startChild('model-writer.ts', ['note', '300', 'x'.repeat(4000)]);
+    const done = finished(writer);
+    let ended = false;
+    void done.then(() => (ended = true));
+    let last = 0;
+    let reads = 0;
+    while (!ended) {
+      const count = await Note.objects.count();
+      assert.ok(count >= last, `a read saw ${count} rows after one saw ${last}`);
+      last = count;
+      reads++;
+      // A read of an unchanged file needs no I/O: let the child's exit through.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const result = await done;
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(await Note.objects.count(), 300);
+    assert.ok(reads > 20, `the reads overlapped the writes (${reads})`);
+  });
+
+  test('two updates of the same length in a row, made by another process, are both seen', { timeout: CHILD_TIMEOUT_MS }, async () => {
+    // The second puts the file back on the inode and the size a reader saw before the first: only its later
+    // modification time tells it apart, even within one tick of the clock that stamps files.
+    const note = await Note.objects.create({ title: 'aaaa', file: new ContentFile('u', 'u.txt') });
+    for (const round of ['bbbb', 'cccc', 'dddd']) {
+      assert.notEqual((await Note.objects.get(note.id!)).title, round);
+      const child = spawn(process.execPath, ['--import', 'tsx', '-e', `
+        import { configure } from './src/index.ts';
+        import { Note } from './test/support/process-models.ts';
+        await configure(${JSON.stringify(childSettings)});
+        await Note.objects.filter({ id: ${note.id} }).update({ title: 'zzzz' });
+        await Note.objects.filter({ id: ${note.id} }).update({ title: '${round}' });
+      `], { cwd: REPO, env: { ...process.env, NODE_OPTIONS: '' }, stdio: ['pipe', 'pipe', 'pipe'] });
+      const result = await finished(child);
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal((await Note.objects.get(note.id!)).title, round);
+    }
+  });
 });

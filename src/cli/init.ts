@@ -46,8 +46,9 @@ export class Profile extends Model {
 /** What filefield writes into a project with the settings above: none of it belongs in version control. */
 const IGNORED = [
   `/${MEDIA_ROOT}/`,
-  // The database, its lock and its upload journal (db.json.lock, db.json.uploads/).
+  // The database, its lock and its upload journal (db.json.lock, db.json.uploads/), and its spare.
   `/${DATABASE}*`,
+  `/.${DATABASE}.*`,
   SECRET_FILE_NAME,
   HISTORY_FILE_NAME,
   BUNDLE_NAME_PATTERN,

@@ -1,8 +1,8 @@
 /**
  * The JSON database (lowdb): one file, one table of rows per model, and a sequence per table for ids.
- * Every change is a read-modify-write under a cross-process lock, on data re-read whenever another
- * process changed the file since we last saw it, written atomically (temp file + rename). A file that does
- * not parse as a database stops every read and write with UnreadableDatabase (see jsonFile.ts).
+ * Every change is a read-modify-write under a cross-process lock, on data re-read (under the lock too)
+ * whenever another process changed the file since we last saw it, written whole (see jsonFile.ts). A file
+ * that does not parse as a database stops every read and write with UnreadableDatabase.
  */
 import { statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -60,8 +60,9 @@ function makeSerializer(): (data: DatabaseData) => string {
 }
 
 /**
- * Identifies one version of the file: a rename gives a new inode, so any outside write is seen. Checked on
- * every read, so synchronous: a local stat costs less than a round trip through the thread pool.
+ * Identifies one version of the file: each write gives it a later modification time than the last (see
+ * jsonFile.ts), and an outside edit a new inode, size or time. Checked on every read, so synchronous: a
+ * local stat costs less than a round trip through the thread pool.
  */
 async function versionOf(file: string): Promise<string | null> {
   try {
@@ -72,6 +73,9 @@ async function versionOf(file: string): Promise<string | null> {
     throw error;
   }
 }
+
+/** Codes of a lock refused because the folder cannot be written. */
+const UNWRITABLE = new Set(['EACCES', 'EPERM', 'EROFS']);
 
 /** Rows of one table by a key taken from one column, valid for one generation of the data. */
 interface ColumnIndex {
@@ -93,20 +97,40 @@ export class Database {
     this.lock = new FileLock(`${file}.lock`);
   }
 
-  private async refresh(): Promise<DatabaseData> {
+  /**
+   * The data as the file now holds it. Read again under the lock (`locked` says the caller holds it): a
+   * write fills the spare that a reader still holding the file from two versions ago would be reading.
+   */
+  private async refresh(locked: boolean): Promise<DatabaseData> {
     const version = await versionOf(this.file);
-    if (version !== this.seenVersion) {
-      // Not kept before it parsed: a file that fails to parse is read (and refused) again next time.
-      this.low.data = (await this.low.adapter.read()) ?? emptyData();
-      this.seenVersion = version;
-      this.generation++;
+    if (version === this.seenVersion) return this.low.data;
+    if (version === null) return this.reload(version);
+    if (locked) return this.reload(await versionOf(this.file));
+    try {
+      return await this.lock.run(async () => this.reload(await versionOf(this.file)));
+    } catch (error) {
+      // A reader without the right to write beside the database (a read-only mount or folder) reads it as is.
+      if (!UNWRITABLE.has(errorCode(error) ?? '')) throw error;
+      return this.reload(await versionOf(this.file));
     }
+  }
+
+  private async reload(version: string | null): Promise<DatabaseData> {
+    // Not kept before it parsed: a file that fails to parse is read (and refused) again next time.
+    this.low.data = (await this.low.adapter.read()) ?? emptyData();
+    this.seenVersion = version;
+    this.generation++;
     return this.low.data;
   }
 
   /** The current data, for reading only (never mutate it). */
   async read(): Promise<DatabaseData> {
-    return this.refresh();
+    return this.refresh(false);
+  }
+
+  /** Removes what this process keeps beside the file (its lock identity); reads and writes still work. */
+  close(): void {
+    this.lock.close();
   }
 
   /** Runs `change` on fresh data under the lock and writes the result; nothing is written if it throws. */
@@ -116,7 +140,7 @@ export class Database {
       this.folderReady = true;
     }
     return this.lock.run(async () => {
-      const data = await this.refresh();
+      const data = await this.refresh(true);
       const snapshot = structuredCloneTables(data);
       let result: T;
       try {
@@ -140,7 +164,7 @@ export class Database {
    * every call), so a lookup by value costs the same with ten rows or ten thousand.
    */
   async rowsWhere(table: string, column: string, keyOf: (value: unknown) => unknown, key: unknown): Promise<Row[]> {
-    const data = await this.refresh();
+    const data = await this.refresh(false);
     const indexName = `${table}\u0000${column}`;
     let index = this.indexes.get(indexName);
     if (index?.generation !== this.generation) {

@@ -1,13 +1,15 @@
 /**
  * A child process of test/database.test.ts, run inside its own mount namespace with a tiny tmpfs mounted
  * at the folder it is given: it adds rows to a database there until the disk is full, and prints (as JSON)
- * the error that stopped it, the rows the database still holds and the files left in the folder.
+ * the error that stopped it, the rows the database still holds and the files left in the folder once the
+ * database is closed (a process's lock identity file lives as long as it uses the database).
  *
  * argv: <folder on the small tmpfs> <MEDIA_ROOT elsewhere>
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CharField, configure, Model } from '../../src/index.ts';
+import { closeActiveDatabase } from '../../src/models/activeDatabase.ts';
 
 class Entry extends Model {
   static override table = 'Entry';
@@ -29,4 +31,6 @@ while (failure === null && saved < 10_000) {
     failure = { name, message, path, code };
   }
 }
-process.stdout.write(JSON.stringify({ saved, failure, rowsAfter: await Entry.objects.count(), files: readdirSync(folder).sort() }) + '\n');
+const rowsAfter = await Entry.objects.count();
+await closeActiveDatabase();
+process.stdout.write(JSON.stringify({ saved, failure, rowsAfter, files: readdirSync(folder).sort() }) + '\n');

@@ -188,5 +188,7 @@ export class JsonEngine implements DatabaseEngine {
     return work();
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    this.database.close();
+  }
 }
