@@ -1,17 +1,18 @@
 /**
- * One engine at one table size, in a process of its own (so its memory figures are its own), for
- * bench/engines.ts: N rows loaded, then 200 article saves (fixtures/image.png into Profile.picture),
- * Profile.objects.last(), and lookups by file name (indexed on SQL engines) and by name. Prints one JSON object.
+ * One engine at one table size, in a process of its own (so its memory figures are its own), driven by
+ * bench/engines.ts: N rows loaded and 1,000 untimed saves, then "READY"; each line `save <n>` on stdin runs n
+ * timed article saves (fixtures/image.png into Profile.picture) and answers one JSON line of their times;
+ * `finish` answers the figures: Profile.objects.last(), lookups by file name (indexed on SQL engines) and
+ * by name, and the peak memory while the timed saves ran.
  *
  * argv: <workspace folder> <json|sqlite|postgresql> <existing rows> [postgres URL]
  */
 import { readFile } from 'node:fs/promises';
-
+import { createInterface } from 'node:readline';
 import { performance } from 'node:perf_hooks';
 import { configure, File } from '../src/index.ts';
-import { activeDatabase, closeActiveDatabase } from '../src/models/activeDatabase.ts';
+import { closeActiveDatabase } from '../src/models/activeDatabase.ts';
 import { Profile } from '../example/models.ts';
-import { measure } from './measure.ts';
 import { seedProfileRows } from './seed.ts';
 
 const [workspace, engine, existingText, url] = process.argv.slice(2);
@@ -36,13 +37,15 @@ async function articleSave(index: number): Promise<number> {
 }
 
 // Not timed: the first saves load the image parsers and warm the caches, and let V8 compile the save path
-// (its optimizing compiler takes a few hundred calls; a server runs warm). Django warms up as many.
+// (its optimizing compiler takes a few hundred calls; a server runs warm). Django warms up as many. The heap
+// is collected before them, never after: a forced full collection throws away some of what they compiled.
 const WARM_UP_SAVES = 1000;
+globalThis.gc?.();
 for (let index = 0; index < WARM_UP_SAVES; index++) await articleSave(-index);
-const times: number[] = [];
-const saves = await measure(async () => {
-  for (let index = 0; index < 200; index++) times.push(await articleSave(index));
-}, 2);
+
+const startRss = process.memoryUsage.rss();
+let peakRss = startRss;
+const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 2);
 
 async function medianMs(action: (round: number) => Promise<unknown>, rounds = 100): Promise<number> {
   const spent: number[] = [];
@@ -55,17 +58,27 @@ async function medianMs(action: (round: number) => Promise<unknown>, rounds = 10
 }
 
 const seedId = (round: number): number => ((round * 7) % Math.max(existing, 1)) + 1;
-times.sort((a, b) => a - b);
-const result = {
-  engine,
-  rows: existing,
-  saveMeanMs: times.reduce((a, b) => a + b, 0) / times.length,
-  saveMedianMs: times[100]!,
-  peakRssMiB: saves.peakRssMiB,
-  saveGrowthMiB: saves.growthMiB,
-  lastMs: await medianMs(() => Profile.objects.last()),
-  byFileNameMs: await medianMs((round) => Profile.objects.filter({ picture: `profile_pics/seed-${seedId(round)}.png` }).first()),
-  byNameMs: await medianMs((round) => Profile.objects.filter({ name: `user ${seedId(round)}` }).first()),
-};
+const answer = (value: unknown): boolean => process.stdout.write(`${JSON.stringify(value)}\n`);
+
+let saved = 0;
+process.stdout.write('READY\n');
+for await (const line of createInterface({ input: process.stdin })) {
+  const [command, count] = line.trim().split(' ');
+  if (command === 'save') {
+    const times: number[] = [];
+    for (let index = 0; index < Number(count); index++) times.push(await articleSave(saved++));
+    answer({ times });
+  } else if (command === 'finish') {
+    clearInterval(sampler);
+    peakRss = Math.max(peakRss, process.memoryUsage.rss());
+    answer({
+      peakRssMiB: peakRss / 2 ** 20,
+      saveGrowthMiB: (peakRss - startRss) / 2 ** 20,
+      lastMs: await medianMs(() => Profile.objects.last()),
+      byFileNameMs: await medianMs((round) => Profile.objects.filter({ picture: `profile_pics/seed-${seedId(round)}.png` }).first()),
+      byNameMs: await medianMs((round) => Profile.objects.filter({ name: `user ${seedId(round)}` }).first()),
+    });
+    break;
+  }
+}
 await closeActiveDatabase();
-process.stdout.write(`${JSON.stringify(result)}\n`);

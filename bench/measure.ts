@@ -13,10 +13,12 @@ export interface Measured {
 
 /**
  * Runs `task`, timing it and sampling the process RSS every `intervalMs`. Where V8's gc is exposed
- * (--expose-gc), a full collection runs first so that the starting level holds no garbage.
+ * (--expose-gc) and `collectFirst` holds, a full collection runs first so that the starting level holds no
+ * garbage; a task timed for speed after a warm-up passes false, as a forced full collection throws away
+ * some of what the warm-up compiled (its saves then run a third slower for a while).
  */
-export async function measure<T>(task: () => Promise<T>, intervalMs: number): Promise<Measured & { result: T }> {
-  globalThis.gc?.();
+export async function measure<T>(task: () => Promise<T>, intervalMs: number, collectFirst = true): Promise<Measured & { result: T }> {
+  if (collectFirst) globalThis.gc?.();
   const startRss = process.memoryUsage.rss();
   let peak = startRss;
   const sample = (): void => {

@@ -1,8 +1,10 @@
 """
-The article's save in Django on SQLite, for `npm run bench`'s side-by-side figures: a Profile with a name
-and an ImageField (upload_to a uuid4 name), N rows already in the table, then 200 saves of
-fixtures/image.png through profile.picture.save(), Profile.objects.last(), and lookups by file name and
-by name. Prints one JSON object. Run with Debian's /usr/bin/python3 (python3-django, python3-pil).
+The article's save in Django on SQLite, for `npm run bench`'s side-by-side figures, driven as
+bench/engineRun.ts is: a Profile with a name and an ImageField (upload_to a uuid4 name), N rows already in
+the table and 1,000 untimed saves, then "READY"; each line `save <n>` on stdin runs n timed saves of
+fixtures/image.png through profile.picture.save() and answers one JSON line of their times; `finish`
+answers Profile.objects.last(), lookups by file name and by name, and the peak memory while the timed saves
+ran. Run with Debian's /usr/bin/python3 (python3-django, python3-pil).
 
 usage: save.py <workspace folder> <existing rows> <fixture image>
 """
@@ -74,22 +76,13 @@ def sample():
 
 
 # Not timed: the first saves import what they need and warm the caches (as many as the TypeScript side's).
-for index in range(300):
+for index in range(1000):
     with open(fixture, 'rb') as source:
         Profile(name='warm %d' % index).picture.save('my-image.png', File(source))
 
 start_rss = rss_mib()
 sampler = threading.Thread(target=sample, daemon=True)
 sampler.start()
-times = []
-for index in range(200):
-    with open(fixture, 'rb') as source:
-        profile = Profile(name='new %d' % index)
-        started = time.perf_counter()
-        profile.picture.save('my-image.png', File(source))
-        times.append((time.perf_counter() - started) * 1000)
-sampling[0] = False
-sampler.join()
 
 
 def median_ms(action, rounds=100):
@@ -102,15 +95,36 @@ def median_ms(action, rounds=100):
     return spent[len(spent) // 2]
 
 
-times.sort()
-print(json.dumps({
-    'engine': 'django-sqlite',
-    'rows': existing,
-    'saveMeanMs': sum(times) / len(times),
-    'saveMedianMs': times[len(times) // 2],
-    'peakRssMiB': peak[0],
-    'saveGrowthMiB': peak[0] - start_rss,
-    'lastMs': median_ms(lambda _: Profile.objects.last()),
-    'byFileNameMs': median_ms(lambda i: Profile.objects.filter(picture='profile_pics/seed-%d.png' % (i * 7 % max(existing, 1) + 1)).first()),
-    'byNameMs': median_ms(lambda i: Profile.objects.filter(name='user %d' % (i * 7 % max(existing, 1) + 1)).first()),
-}))
+def answer(value):
+    sys.stdout.write(json.dumps(value) + '\n')
+    sys.stdout.flush()
+
+
+saved = 0
+sys.stdout.write('READY\n')
+sys.stdout.flush()
+for line in sys.stdin:
+    command = line.split()
+    if command[:1] == ['save']:
+        times = []
+        for _ in range(int(command[1])):
+            with open(fixture, 'rb') as source:
+                profile = Profile(name='new %d' % saved)
+                saved += 1
+                started = time.perf_counter()
+                profile.picture.save('my-image.png', File(source))
+                times.append((time.perf_counter() - started) * 1000)
+        answer({'times': times})
+    elif command[:1] == ['finish']:
+        sampling[0] = False
+        sampler.join()
+        peak[0] = max(peak[0], rss_mib())
+        seed = lambda i: i * 7 % max(existing, 1) + 1
+        answer({
+            'peakRssMiB': peak[0],
+            'saveGrowthMiB': peak[0] - start_rss,
+            'lastMs': median_ms(lambda _: Profile.objects.last()),
+            'byFileNameMs': median_ms(lambda i: Profile.objects.filter(picture='profile_pics/seed-%d.png' % seed(i)).first()),
+            'byNameMs': median_ms(lambda i: Profile.objects.filter(name='user %d' % seed(i)).first()),
+        })
+        break
