@@ -124,6 +124,20 @@ describe('writing the file', () => {
     assert.deepEqual((await Note.objects.orderBy('id').all()).map((note) => note.title), ['first', 'second', 'third', 'fourth']);
   });
 
+  test('each write stamps the file later than the one before, even when the clock is behind it', async () => {
+    // Readers in other processes tell versions apart by inode, size and this time: it must never repeat.
+    await create('first');
+    const ahead = new Date(Date.now() + 3_600_000);
+    fs.utimesSync(project.database, ahead, ahead);
+    let previous = fs.statSync(project.database).mtimeMs;
+    for (const title of ['aaaa', 'bbbb', 'cccc']) {
+      await create(title);
+      const stamped = fs.statSync(project.database).mtimeMs;
+      assert.ok(stamped > previous, `${stamped} after ${previous}`);
+      previous = stamped;
+    }
+  });
+
   test('a spare that is another name of a file is made anew, never written over', async () => {
     await create('kept');
     const other = join(project.root, 'elsewhere.json');

@@ -483,6 +483,14 @@ describe('the database lock', () => {
     assert.equal(fs.existsSync(`${childSettings.DATABASE}.lock`), false, 'the lock is released after the write');
   });
 
+  test('an entry beside the lock that looks like an identity file but cannot be read does not stop a save', { timeout: 60_000 }, async () => {
+    const odd = join(childSettings.BASE_DIR, 'db.json.lock.123-deadbeef');
+    fs.mkdirSync(odd);
+    await Note.objects.create({ title: 'despite it', file: new ContentFile('d', 'd.txt') });
+    assert.equal(await Note.objects.count(), 1);
+    assert.ok(fs.statSync(odd).isDirectory(), 'left alone');
+  });
+
   test('a process that exits removes its identity file', { timeout: CHILD_TIMEOUT_MS }, async () => {
     await runWriters('note', 2, 5);
     assert.deepEqual(holderFiles(), []);
@@ -517,24 +525,5 @@ describe('reading while another process writes', () => {
     assert.equal(result.code, 0, result.stderr);
     assert.equal(await Note.objects.count(), 300);
     assert.ok(reads > 20, `the reads overlapped the writes (${reads})`);
-  });
-
-  test('two updates of the same length in a row, made by another process, are both seen', { timeout: CHILD_TIMEOUT_MS }, async () => {
-    // The second puts the file back on the inode and the size a reader saw before the first: only its later
-    // modification time tells it apart, even within one tick of the clock that stamps files.
-    const note = await Note.objects.create({ title: 'aaaa', file: new ContentFile('u', 'u.txt') });
-    for (const round of ['bbbb', 'cccc', 'dddd']) {
-      assert.notEqual((await Note.objects.get(note.id!)).title, round);
-      const child = spawn(process.execPath, ['--import', 'tsx', '-e', `
-        import { configure } from './src/index.ts';
-        import { Note } from './test/support/process-models.ts';
-        await configure(${JSON.stringify(childSettings)});
-        await Note.objects.filter({ id: ${note.id} }).update({ title: 'zzzz' });
-        await Note.objects.filter({ id: ${note.id} }).update({ title: '${round}' });
-      `], { cwd: REPO, env: { ...process.env, NODE_OPTIONS: '' }, stdio: ['pipe', 'pipe', 'pipe'] });
-      const result = await finished(child);
-      assert.equal(result.code, 0, result.stderr);
-      assert.equal((await Note.objects.get(note.id!)).title, round);
-    }
   });
 });

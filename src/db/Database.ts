@@ -5,7 +5,7 @@
  * that does not parse as a database stops every read and write with UnreadableDatabase.
  */
 import { statSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { copyFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Low } from 'lowdb';
 import { errorCode } from '../errors.ts';
@@ -74,9 +74,6 @@ async function versionOf(file: string): Promise<string | null> {
   }
 }
 
-/** Codes of a lock refused because the folder cannot be written. */
-const UNWRITABLE = new Set(['EACCES', 'EPERM', 'EROFS']);
-
 /** Rows of one table by a key taken from one column, valid for one generation of the data. */
 interface ColumnIndex {
   generation: number;
@@ -106,13 +103,7 @@ export class Database {
     if (version === this.seenVersion) return this.low.data;
     if (version === null) return this.reload(version);
     if (locked) return this.reload(await versionOf(this.file));
-    try {
-      return await this.lock.run(async () => this.reload(await versionOf(this.file)));
-    } catch (error) {
-      // A reader without the right to write beside the database (a read-only mount or folder) reads it as is.
-      if (!UNWRITABLE.has(errorCode(error) ?? '')) throw error;
-      return this.reload(await versionOf(this.file));
-    }
+    return this.lock.runIfPossible(async () => this.reload(await versionOf(this.file)));
   }
 
   private async reload(version: string | null): Promise<DatabaseData> {
@@ -126,6 +117,14 @@ export class Database {
   /** The current data, for reading only (never mutate it). */
   async read(): Promise<DatabaseData> {
     return this.refresh(false);
+  }
+
+  /**
+   * Copies the file to `destination` as a whole version (under the lock, as a read: see refresh), for the
+   * shell's sandbox; a plain copy where the lock cannot be taken.
+   */
+  async copyTo(destination: string): Promise<void> {
+    await this.lock.runIfPossible(() => copyFile(this.file, destination));
   }
 
   /** Removes what this process keeps beside the file (its lock identity); reads and writes still work. */
@@ -204,4 +203,14 @@ function structuredCloneTables(data: DatabaseData): DatabaseData {
     tables: Object.fromEntries(Object.entries(data.tables).map(([name, rows]) => [name, rows.slice()])),
     sequences: { ...data.sequences },
   };
+}
+
+/** Copies the JSON database `file` to `destination`: one whole version, even while another process writes. */
+export async function copyJsonDatabase(file: string, destination: string): Promise<void> {
+  const database = new Database(file);
+  try {
+    await database.copyTo(destination);
+  } finally {
+    database.close();
+  }
 }

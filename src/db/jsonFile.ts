@@ -163,9 +163,14 @@ export class JsonFile implements Adapter<DatabaseData> {
       ftruncateSync(fd, length);
       // The version readers compare must change at every write, even within one tick of the clock that
       // stamps files and when the file is back on an inode it had before: later than the current file's.
+      // A filesystem that keeps whole seconds drops the step: then a second later.
       const current = this.currentMtime();
-      const stamp = Math.max(Date.now() / 1000, current + 1e-5);
+      let stamp = Math.max(Date.now() / 1000, current + 1e-5);
       futimesSync(fd, stamp, stamp);
+      if (fstatSync(fd).mtimeMs / 1000 <= current) {
+        stamp = Math.floor(current) + 1;
+        futimesSync(fd, stamp, stamp);
+      }
     } finally {
       closeSync(fd);
     }
@@ -178,7 +183,8 @@ export class JsonFile implements Adapter<DatabaseData> {
     try {
       fd = openSync(this.spare, flags, 0o644);
     } catch (error) {
-      if (errorCode(error) !== 'ELOOP') throw error;
+      // A symbolic link, or another user's spare (users taking turns at one project): made anew, ours.
+      if (!['ELOOP', 'EACCES', 'EPERM'].includes(errorCode(error) ?? '')) throw error;
       unlinkSync(this.spare);
       return openSync(this.spare, flags | constants.O_EXCL, 0o644);
     }
@@ -206,7 +212,11 @@ export class JsonFile implements Adapter<DatabaseData> {
       return;
     }
     renameSync(this.spare, this.file);
-    renameSync(this.retiring, this.spare);
+    try {
+      renameSync(this.retiring, this.spare);
+    } catch {
+      // The new version is in place; the next write finds the old one under its second name and drops it.
+    }
   }
 
   /**

@@ -69,6 +69,9 @@ async function holderState(file: string): Promise<'held' | 'abandoned' | 'missin
   return age > UNVERIFIABLE_LOCK_STALE_MS ? 'abandoned' : 'held';
 }
 
+/** Codes of a lock refused because the folder cannot be written. */
+const UNWRITABLE = new Set(['EACCES', 'EPERM', 'EROFS']);
+
 /** Identity files of this process, removed when it exits. */
 const ownHolderFiles = new Set<string>();
 let removalAtExit = false;
@@ -104,7 +107,10 @@ async function removeDeadHolderFiles(lockFile: string): Promise<void> {
   for (const name of names) {
     if (!name.startsWith(prefix) || !HOLDER_SUFFIX.test(name.slice(prefix.length))) continue;
     const file = join(folder, name);
-    if (!ownHolderFiles.has(file) && (await holderState(file)) === 'abandoned') await unlink(file).catch(() => undefined);
+    if (ownHolderFiles.has(file)) continue;
+    // One that cannot be read (another user's, or not a file) is left alone: it never stops a lock.
+    const state = await holderState(file).catch(() => 'unreadable' as const);
+    if (state === 'abandoned') await unlink(file).catch(() => undefined);
   }
 }
 
@@ -144,6 +150,23 @@ export class FileLock {
     const result = this.queue.then(() => this.holding(task));
     this.queue = result.catch(() => undefined);
     return result;
+  }
+
+  /**
+   * Runs `task` holding the lock, or, where the lock cannot be taken (a read-only folder or mount, a full
+   * disk), without it: for readers, which must still work there.
+   */
+  async runIfPossible<T>(task: () => Promise<T>): Promise<T> {
+    let taken = false;
+    try {
+      return await this.run(() => {
+        taken = true;
+        return task();
+      });
+    } catch (error) {
+      if (taken || !(error instanceof OutOfSpaceError || isOutOfSpace(error) || UNWRITABLE.has(errorCode(error) ?? ''))) throw error;
+      return task();
+    }
   }
 
   /** Removes this process's identity file (made again by the next lock). */

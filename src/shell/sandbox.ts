@@ -13,6 +13,7 @@ import { basename, join } from 'node:path';
 import { configure } from '../conf/load.ts';
 import { SECRET_FILE_NAME } from '../conf/secret.ts';
 import { settings, type Settings, type StorageConfig } from '../conf/settings.ts';
+import { copyJsonDatabase } from '../db/Database.ts';
 import { closeActiveDatabase, setDatabaseOptions } from '../models/activeDatabase.ts';
 import { backendNamed } from '../storage/registry.ts';
 
@@ -114,7 +115,8 @@ export async function enterSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const database = { ...project.DATABASES.default };
     if (database.ENGINE === 'json') {
       const databaseCopy = join(directory, basename(database.NAME));
-      if (existsSync(database.NAME) && !existsSync(databaseCopy)) await cp(database.NAME, databaseCopy);
+      // Under the database's lock: a copy made while another process writes must be of one whole version.
+      if (existsSync(database.NAME) && !existsSync(databaseCopy)) await copyJsonDatabase(database.NAME, databaseCopy);
       database.NAME = databaseCopy;
     } else {
       setDatabaseOptions({ rollbackOnClose: true });
