@@ -13,6 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { configure, File } from '../src/index.ts';
 import { closeActiveDatabase } from '../src/models/activeDatabase.ts';
 import { Profile } from '../example/models.ts';
+import { MiB, sampleRss } from './measure.ts';
 import { seedProfileRows } from './seed.ts';
 
 const [workspace, engine, existingText, url] = process.argv.slice(2);
@@ -43,9 +44,7 @@ const WARM_UP_SAVES = 1000;
 globalThis.gc?.();
 for (let index = 0; index < WARM_UP_SAVES; index++) await articleSave(-index);
 
-const startRss = process.memoryUsage.rss();
-let peakRss = startRss;
-const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 2);
+const memory = sampleRss(2);
 
 async function medianMs(action: (round: number) => Promise<unknown>, rounds = 100): Promise<number> {
   const spent: number[] = [];
@@ -69,11 +68,10 @@ for await (const line of createInterface({ input: process.stdin })) {
     for (let index = 0; index < Number(count); index++) times.push(await articleSave(saved++));
     answer({ times });
   } else if (command === 'finish') {
-    clearInterval(sampler);
-    peakRss = Math.max(peakRss, process.memoryUsage.rss());
+    const { startRss, peakRss } = memory.stop();
     answer({
-      peakRssMiB: peakRss / 2 ** 20,
-      saveGrowthMiB: (peakRss - startRss) / 2 ** 20,
+      peakRssMiB: peakRss / MiB,
+      saveGrowthMiB: (peakRss - startRss) / MiB,
       lastMs: await medianMs(() => Profile.objects.last()),
       byFileNameMs: await medianMs((round) => Profile.objects.filter({ picture: `profile_pics/seed-${seedId(round)}.png` }).first()),
       byNameMs: await medianMs((round) => Profile.objects.filter({ name: `user ${seedId(round)}` }).first()),

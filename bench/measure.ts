@@ -11,28 +11,39 @@ export interface Measured {
   growthMiB: number;
 }
 
-/**
- * Runs `task`, timing it and sampling the process RSS every `intervalMs`. Where V8's gc is exposed
- * (--expose-gc) and `collectFirst` holds, a full collection runs first so that the starting level holds no
- * garbage; a task timed for speed after a warm-up passes false, as a forced full collection throws away
- * some of what the warm-up compiled (its saves then run a third slower for a while).
- */
-export async function measure<T>(task: () => Promise<T>, intervalMs: number, collectFirst = true): Promise<Measured & { result: T }> {
-  if (collectFirst) globalThis.gc?.();
+/** Samples the process RSS every `intervalMs` until stopped: the peak seen (once more at the stop), and the start. */
+export function sampleRss(intervalMs: number): { stop(): { startRss: number; peakRss: number } } {
   const startRss = process.memoryUsage.rss();
-  let peak = startRss;
+  let peakRss = startRss;
   const sample = (): void => {
-    peak = Math.max(peak, process.memoryUsage.rss());
+    peakRss = Math.max(peakRss, process.memoryUsage.rss());
   };
   const timer = setInterval(sample, intervalMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      sample();
+      return { startRss, peakRss };
+    },
+  };
+}
+
+/**
+ * Runs `task`, timing it and sampling the process RSS every `intervalMs`. Where V8's gc is exposed
+ * (--expose-gc), a full collection runs first so that the starting level holds no garbage.
+ */
+export async function measure<T>(task: () => Promise<T>, intervalMs: number): Promise<Measured & { result: T }> {
+  globalThis.gc?.();
+  const sampler = sampleRss(intervalMs);
   const started = performance.now();
   let result: T;
+  let seconds: number;
+  let memory: { startRss: number; peakRss: number };
   try {
     result = await task();
   } finally {
-    clearInterval(timer);
+    seconds = (performance.now() - started) / 1000;
+    memory = sampler.stop();
   }
-  const seconds = (performance.now() - started) / 1000;
-  sample();
-  return { result, seconds, peakRssMiB: peak / MiB, growthMiB: (peak - startRss) / MiB };
+  return { result, seconds, peakRssMiB: memory.peakRss / MiB, growthMiB: (memory.peakRss - memory.startRss) / MiB };
 }
