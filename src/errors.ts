@@ -104,6 +104,12 @@ export function isOutOfSpace(error: unknown): boolean {
   return code === 'ENOSPC' || code === 'EDQUOT';
 }
 
+/** Whether an operation was refused because the folder cannot be written (its rights, a read-only mount). */
+export function isUnwritableFolder(error: unknown): boolean {
+  const code = errorCode(error);
+  return code === 'EACCES' || code === 'EPERM' || code === 'EROFS';
+}
+
 /** Whether a link() was refused because the filesystem has no hard links (FAT, some network and FUSE mounts). */
 export function isNoHardLinks(error: unknown): boolean {
   const code = errorCode(error);

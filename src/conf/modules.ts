@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { BuildFailure, Plugin } from 'esbuild';
-import { errorCode } from '../errors.ts';
+import { isUnwritableFolder } from '../errors.ts';
 
 type Esbuild = typeof import('esbuild');
 type ModuleNamespace = Record<string, unknown>;
@@ -261,10 +261,6 @@ export const BUNDLE_NAME_PATTERN = '.*.filefield-*.mjs';
 
 function bundleName(file: string): string {
   return `.${basename(file)}.filefield-${process.pid}-${randomBytes(4).toString('hex')}.mjs`;
-}
-
-function isUnwritableFolder(error: unknown): boolean {
-  return ['EACCES', 'EPERM', 'EROFS'].includes(errorCode(error) ?? '');
 }
 
 /**

@@ -101,8 +101,8 @@ export class Database {
   private async refresh(locked: boolean): Promise<DatabaseData> {
     const version = await versionOf(this.file);
     if (version === this.seenVersion) return this.low.data;
-    if (version === null) return this.reload(version);
-    if (locked) return this.reload(await versionOf(this.file));
+    // Taken under the lock already: the version read is the one the file holds.
+    if (version === null || locked) return this.reload(version);
     return this.lock.runIfPossible(async () => this.reload(await versionOf(this.file)));
   }
 

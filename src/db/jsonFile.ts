@@ -8,7 +8,7 @@ import { closeSync, constants, fstatSync, ftruncateSync, futimesSync, linkSync, 
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Adapter } from 'lowdb';
-import { DatabaseError, OutOfSpaceError, UnreadableDatabase, errorCode, isNoHardLinks, isOutOfSpace } from '../errors.ts';
+import { DatabaseError, OutOfSpaceError, UnreadableDatabase, errorCode, isNoHardLinks, isOutOfSpace, isUnwritableFolder } from '../errors.ts';
 
 export type Row = Record<string, unknown> & { id: number };
 
@@ -176,24 +176,26 @@ export class JsonFile implements Adapter<DatabaseData> {
     }
   }
 
-  /** The spare, opened for writing over: made if missing, made again if it is not a file of its own. */
+  /** The spare, opened for writing over: made if missing, made anew if it is not a file of its own. */
   private openSpare(): number {
     const flags = constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW;
+    const makeAnew = (): number => {
+      unlinkSync(this.spare);
+      return openSync(this.spare, flags | constants.O_EXCL, 0o644);
+    };
     let fd: number;
     try {
       fd = openSync(this.spare, flags, 0o644);
     } catch (error) {
-      // A symbolic link, or another user's spare (users taking turns at one project): made anew, ours.
-      if (!['ELOOP', 'EACCES', 'EPERM'].includes(errorCode(error) ?? '')) throw error;
-      unlinkSync(this.spare);
-      return openSync(this.spare, flags | constants.O_EXCL, 0o644);
+      // A symbolic link, or another user's spare (users taking turns at one project).
+      if (errorCode(error) !== 'ELOOP' && !isUnwritableFolder(error)) throw error;
+      return makeAnew();
     }
     const stats = fstatSync(fd);
     if (stats.isFile() && stats.nlink === 1) return fd;
     // Another name for it (a hard link, or the database itself after an interrupted swap): never written over.
     closeSync(fd);
-    unlinkSync(this.spare);
-    return openSync(this.spare, flags | constants.O_EXCL, 0o644);
+    return makeAnew();
   }
 
   private currentMtime(): number {

@@ -23,7 +23,7 @@ import { closeSync, linkSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { open, readdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { OutOfSpaceError, errorCode, isNoHardLinks, isOutOfSpace } from '../errors.ts';
+import { OutOfSpaceError, errorCode, isNoHardLinks, isOutOfSpace, isUnwritableFolder } from '../errors.ts';
 import { identityIsAlive, ownIdentity, parseIdentity } from './processIdentity.ts';
 
 const RETRY_MIN_MS = 1;
@@ -68,9 +68,6 @@ async function holderState(file: string): Promise<'held' | 'abandoned' | 'missin
   if (age === undefined) return 'missing';
   return age > UNVERIFIABLE_LOCK_STALE_MS ? 'abandoned' : 'held';
 }
-
-/** Codes of a lock refused because the folder cannot be written. */
-const UNWRITABLE = new Set(['EACCES', 'EPERM', 'EROFS']);
 
 /** Identity files of this process, removed when it exits. */
 const ownHolderFiles = new Set<string>();
@@ -164,7 +161,7 @@ export class FileLock {
         return task();
       });
     } catch (error) {
-      if (taken || !(error instanceof OutOfSpaceError || isOutOfSpace(error) || UNWRITABLE.has(errorCode(error) ?? ''))) throw error;
+      if (taken || !(isOutOfSpace(error) || isUnwritableFolder(error))) throw error;
       return task();
     }
   }
@@ -225,8 +222,7 @@ export class FileLock {
       if (code === 'EEXIST') return false;
       if (code === 'ENOENT') {
         // Our identity file was removed from outside: made again at the next try.
-        ownHolderFiles.delete(this.holderFile);
-        this.holderFile = null;
+        this.close();
         return false;
       }
       if (!isNoHardLinks(error)) throw error;
