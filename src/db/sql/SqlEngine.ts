@@ -94,8 +94,7 @@ export class SqlEngine implements DatabaseEngine {
 
   async saveRow(schema: TableSchema, id: number | null, values: Record<string, unknown>, finishing: readonly InFlightUpload[] = []): Promise<number> {
     await this.ready(schema);
-    const rowId = await this.executor.transactionOf(async (query) => {
-      const run = (statement: Statement) => query(statement.sql, statement.parameters);
+    const rowId = await this.executor.transactionOf(async (run) => {
       let rowId = id;
       if (rowId !== null) {
         const { affected } = await run(this.statements.updateById(schema, rowId, values));
@@ -147,8 +146,7 @@ export class SqlEngine implements DatabaseEngine {
     await this.ready(schema);
     // Few enough values a statement for either dialect's limit on parameters.
     const batch = Math.max(1, Math.floor(LOAD_PARAMETERS / (schema.columns.length + 1)));
-    await this.executor.transactionOf(async (query) => {
-      const run = (statement: Statement) => query(statement.sql, statement.parameters);
+    await this.executor.transactionOf(async (run) => {
       for (let start = 0; start < rows.length; start += batch) await run(this.statements.upsert(schema, rows.slice(start, start + batch)));
       const moveSequence = this.statements.moveSequencePastIds(schema);
       if (moveSequence) await run(moveSequence);
@@ -184,8 +182,8 @@ export class SqlEngine implements DatabaseEngine {
     const wanted = schemas.some((schema) => schema.name === IN_FLIGHT_TABLE.name) ? schemas : [...schemas, IN_FLIGHT_TABLE];
     const steps = planMigration(this.statements, wanted, await readExistingTables(this.executor), this.location);
     if (!options.dryRun && steps.length) {
-      await this.executor.transactionOf(async (query) => {
-        for (const step of steps) await query(step.sql, []);
+      await this.executor.transactionOf(async (run) => {
+        for (const step of steps) await run({ sql: step.sql, parameters: [] });
       });
       this.existing = null;
     }

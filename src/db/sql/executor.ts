@@ -7,6 +7,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { performance } from 'node:perf_hooks';
 import { sqlChannel, type SqlStatementEvent } from '../sqlChannel.ts';
 import type { SqlConnection, SqlDriver, SqlResult } from './connection.ts';
+import type { Statement } from './statements.ts';
 
 interface Transaction {
   connection: SqlConnection;
@@ -76,12 +77,12 @@ export class SqlExecutor {
   }
 
   /**
-   * `work` in one transaction, its statements run through the `query` it is given. The engine's own
+   * `work` in one transaction, its statements run through the `run` it is given. The engine's own
    * writes (a row and the records it closes) use it: no async context has to be carried to them, and
    * Node's context tracking, which costs every promise of the process once it is on, stays off.
    */
-  transactionOf<T>(work: (query: (sql: string, params: readonly unknown[]) => Promise<SqlResult>) => Promise<T>): Promise<T> {
-    return this.within((transaction) => work((sql, params) => this.run(transaction.connection, sql, params)));
+  transactionOf<T>(work: (run: (statement: Statement) => Promise<SqlResult>) => Promise<T>): Promise<T> {
+    return this.within((transaction) => work((statement) => this.run(transaction.connection, statement.sql, statement.parameters)));
   }
 
   /** A transaction (a savepoint inside the caller's): `work` is given it, committed or rolled back after. */
