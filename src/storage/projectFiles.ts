@@ -9,7 +9,6 @@ import { settings } from '../conf/settings.ts';
 import { isInsideFolder } from './MediaRootStorage.ts';
 import type { Storage } from './Storage.ts';
 
-
 export function isProjectFile(storage: Storage, name: string): boolean {
   if (!storage.isLocal) return false;
   const database = settings.DATABASE;
